@@ -1,0 +1,190 @@
+//! `/auth/login`, `/auth/refresh` and `/auth/logout`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use crate::body::JsonBody;
+use crate::cookies::{self, CSRF_COOKIE, CSRF_HEADER, REFRESH_COOKIE};
+use crate::error::ApiError;
+use crate::tokens::{
+    self, constant_time_eq, hash_refresh_token, is_well_formed_token, random_token,
+};
+use crate::{AppState, now, passwords, store};
+
+#[derive(Deserialize)]
+pub(crate) struct Credentials {
+    username: String,
+    password: String,
+}
+
+/// The body of a successful login or refresh (RFC 6749 §5.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    /// The access token (a JWT).
+    pub access_token: String,
+    /// Always "Bearer".
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+}
+
+pub(crate) async fn login(
+    State(state): State<AppState>,
+    JsonBody(credentials): JsonBody<Credentials>,
+) -> Result<Response, ApiError> {
+    state.stats.bump(|s| &mut s.login_calls);
+    let Credentials { username, password } = credentials;
+    let lookup = username.clone();
+    let user = state
+        .store
+        .call(move |c| store::find_user(c, &lookup))
+        .await?;
+    // An unknown user is checked against a dummy hash so the answer takes as long as for a
+    // known one: response time does not reveal which usernames exist.
+    let (user_id, password_hash) = match user {
+        Some((id, hash)) => (Some(id), hash),
+        None => (None, state.dummy_password_hash.to_string()),
+    };
+    let matches = tokio::task::spawn_blocking(move || passwords::verify(&password, &password_hash))
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let Some(user_id) = user_id.filter(|_| matches) else {
+        return Err(ApiError::unauthorized("invalid username or password"));
+    };
+
+    let refresh_token = random_token();
+    let stored = hash_refresh_token(&refresh_token);
+    let (now_ms, ttl_ms) = (now::millis(), seconds_to_millis(state.refresh_ttl_seconds));
+    state
+        .store
+        .call(move |c| store::start_family(c, user_id, &stored, now_ms, ttl_ms))
+        .await?;
+    state.stats.bump(|s| &mut s.login_ok);
+    session_response(&state, &username, &refresh_token)
+}
+
+pub(crate) async fn refresh(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    state.stats.bump(|s| &mut s.refresh_calls);
+    check_csrf(&state, &headers)?;
+    let presented = cookies::read(&headers, REFRESH_COOKIE)
+        .ok_or_else(|| ApiError::unauthorized("missing refresh token"))?;
+    if !is_well_formed_token(&presented) {
+        return Err(ApiError::unauthorized(
+            store::RefreshRefusal::Unknown.message(),
+        ));
+    }
+    let replacement = random_token();
+    let (old, new) = (
+        hash_refresh_token(&presented),
+        hash_refresh_token(&replacement),
+    );
+    let (now_ms, ttl_ms) = (now::millis(), seconds_to_millis(state.refresh_ttl_seconds));
+    match state
+        .store
+        .call(move |c| store::rotate(c, &old, &new, now_ms, ttl_ms))
+        .await?
+    {
+        Ok(rotated) => {
+            state.stats.bump(|s| &mut s.refresh_ok);
+            session_response(&state, &rotated.username, &replacement)
+        }
+        Err(refusal) => {
+            if refusal == store::RefreshRefusal::Reused {
+                state.stats.bump(|s| &mut s.reuse_detections);
+            }
+            // The cookie is worthless now; telling the browser to drop it stops it being
+            // presented again.
+            Ok(with_cookies(
+                ApiError::unauthorized(refusal.message()).into_response(),
+                cookies::clear(state.csrf)?,
+            ))
+        }
+    }
+}
+
+pub(crate) async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    state.stats.bump(|s| &mut s.logout_calls);
+    // Signing out always succeeds: with no cookie, or an unknown one, there is nothing to revoke.
+    if let Some(presented) =
+        cookies::read(&headers, REFRESH_COOKIE).filter(|t| is_well_formed_token(t))
+    {
+        check_csrf(&state, &headers)?;
+        let presented = hash_refresh_token(&presented);
+        let now_ms = now::millis();
+        state
+            .store
+            .call(move |c| store::revoke_family_of(c, &presented, now_ms, "logout"))
+            .await?;
+    }
+    Ok(with_cookies(
+        StatusCode::NO_CONTENT.into_response(),
+        cookies::clear(state.csrf)?,
+    ))
+}
+
+fn session_response(
+    state: &AppState,
+    username: &str,
+    refresh_token: &str,
+) -> Result<Response, ApiError> {
+    let body = TokenResponse {
+        access_token: state.access.issue(username, now::seconds())?,
+        token_type: "Bearer".to_owned(),
+        expires_in: state.access.ttl_seconds(),
+    };
+    let mut set_cookies = vec![cookies::set_refresh(
+        refresh_token,
+        state.refresh_ttl_seconds,
+    )?];
+    if state.csrf {
+        // A new CSRF value with every refresh token, living exactly as long as it.
+        set_cookies.push(cookies::set_csrf(
+            &tokens::random_token(),
+            state.refresh_ttl_seconds,
+        )?);
+    }
+    let mut response = with_cookies(Json(body).into_response(), set_cookies);
+    // RFC 6749 §5.1: token responses must not be cached.
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+fn check_csrf(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    if !state.csrf {
+        return Ok(());
+    }
+    let cookie = cookies::read(headers, CSRF_COOKIE).unwrap_or_default();
+    let header = headers
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if cookie.is_empty() || !constant_time_eq(cookie.as_bytes(), header.as_bytes()) {
+        return Err(ApiError::forbidden("CSRF token missing or mismatched"));
+    }
+    Ok(())
+}
+
+fn with_cookies(
+    mut response: Response,
+    set_cookies: impl IntoIterator<Item = HeaderValue>,
+) -> Response {
+    for cookie in set_cookies {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+fn seconds_to_millis(seconds: u64) -> i64 {
+    i64::try_from(seconds.saturating_mul(1000)).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,78 @@
+//! Command-line flags and environment variables.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// Everything the server can be told at start. Every flag also reads an `AUTHFETCH_*`
+/// environment variable, so the demo and the tests configure it the same way.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "authfetch-server", version, about)]
+pub struct Config {
+    /// Address to listen on. Loopback by default: the server is a demo and a test peer.
+    #[arg(long, env = "AUTHFETCH_BIND", default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+
+    /// Port to listen on; 0 picks a free one (the chosen address is printed on start).
+    #[arg(long, env = "AUTHFETCH_PORT", default_value_t = 8080)]
+    pub port: u16,
+
+    /// SQLite database file, or `:memory:` for a database that lives as long as the process.
+    #[arg(long, env = "AUTHFETCH_DB", default_value = "authfetch.sqlite3")]
+    pub db: String,
+
+    /// Lifetime of an access token, in seconds.
+    #[arg(long, env = "AUTHFETCH_ACCESS_TTL", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub access_ttl: u64,
+
+    /// Lifetime of each refresh token, in seconds; every rotation starts a new one.
+    #[arg(long, env = "AUTHFETCH_REFRESH_TTL", default_value_t = 14 * 86_400,
+          value_parser = clap::value_parser!(u64).range(1..=366 * 86_400))]
+    pub refresh_ttl: u64,
+
+    /// HS256 secret for access tokens (at least 32 bytes). When absent, one is generated on
+    /// first start and kept in the database, so a restart does not invalidate tokens.
+    #[arg(long, env = "AUTHFETCH_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Origins allowed to call with credentials (CORS), e.g. `http://localhost:5173`.
+    /// Repeat the flag, or separate with commas in the environment variable.
+    #[arg(
+        long = "cors-origin",
+        env = "AUTHFETCH_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
+
+    /// Username of the seeded demo user; an empty string seeds no one.
+    #[arg(long, env = "AUTHFETCH_DEMO_USER", default_value = "demo")]
+    pub demo_user: String,
+
+    /// Password of the seeded demo user.
+    #[arg(
+        long,
+        env = "AUTHFETCH_DEMO_PASSWORD",
+        default_value = "demo",
+        hide_env_values = true
+    )]
+    pub demo_password: String,
+
+    /// Require the CSRF double-submit on refresh and logout: a readable `csrf_refresh_token`
+    /// cookie mirrored in an `X-CSRF-TOKEN` header.
+    #[arg(long, env = "AUTHFETCH_CSRF")]
+    pub csrf: bool,
+
+    /// Enable `GET /auth/stats` and the `/auth/test/*` controls. Never in production.
+    #[arg(long, env = "AUTHFETCH_TEST_MODE")]
+    pub test_mode: bool,
+
+    /// Directory served at `/` (the demo page).
+    #[arg(long, env = "AUTHFETCH_WWW_DIR")]
+    pub www_dir: Option<PathBuf>,
+
+    /// Directory served at `/pkg/` (the built npm package).
+    #[arg(long, env = "AUTHFETCH_PKG_DIR")]
+    pub pkg_dir: Option<PathBuf>,
+}

@@ -1,0 +1,297 @@
+//! The reference auth server for authfetch.
+//!
+//! It implements the server side of the authfetch contract with RFC 9700 refresh-token
+//! rotation: `POST /auth/login` starts a session (an access JWT in the body, an opaque refresh
+//! token in an httpOnly cookie), `POST /auth/refresh` rotates the refresh token inside its
+//! family and revokes the family when a used token comes back, `POST /auth/logout` revokes
+//! the family. `/api/*` is a small protected API for the demo, the tests and the benchmarks.
+
+mod api;
+mod auth;
+mod body;
+pub mod config;
+mod cookies;
+mod error;
+mod now;
+mod passwords;
+pub mod stats;
+mod store;
+mod testing;
+mod tokens;
+
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use tokio::net::TcpListener;
+use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
+use tower_http::services::ServeDir;
+
+pub use auth::TokenResponse;
+pub use config::Config;
+pub use error::ApiError;
+pub use stats::Snapshot;
+
+/// What every handler shares.
+#[derive(Clone)]
+struct AppState {
+    store: store::Store,
+    access: tokens::AccessTokens,
+    refresh_ttl_seconds: u64,
+    csrf: bool,
+    stats: Arc<stats::Stats>,
+    dummy_password_hash: Arc<str>,
+}
+
+/// Why the server could not start.
+#[derive(Debug)]
+pub enum StartError {
+    /// A flag or environment variable has a value the server cannot use.
+    Config(String),
+    /// The database could not be opened or prepared.
+    Database(String),
+    /// The address could not be bound.
+    Io(std::io::Error),
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Config(message) => write!(f, "invalid configuration: {message}"),
+            Self::Database(message) => write!(f, "database: {message}"),
+            Self::Io(e) => write!(f, "cannot listen: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+impl From<ApiError> for StartError {
+    fn from(e: ApiError) -> Self {
+        Self::Database(e.message().to_owned())
+    }
+}
+
+/// A bound, not yet running server.
+pub struct Server {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Server {
+    /// Opens the database, prepares secrets and the demo user, and binds the address.
+    pub async fn bind(config: &Config) -> Result<Self, StartError> {
+        let state = prepare_state(config).await?;
+        let router = router(config, state)?;
+        let listener = TcpListener::bind((config.bind, config.port))
+            .await
+            .map_err(StartError::Io)?;
+        Ok(Self { listener, router })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+async fn prepare_state(config: &Config) -> Result<AppState, StartError> {
+    let opened = store::Store::open(&config.db)
+        .map_err(|e| StartError::Database(format!("{}: {e}", config.db)))?;
+    let secret = match &config.jwt_secret {
+        Some(secret) if secret.len() < tokens::MIN_SECRET_BYTES => {
+            return Err(StartError::Config(format!(
+                "--jwt-secret must be at least {} bytes",
+                tokens::MIN_SECRET_BYTES
+            )));
+        }
+        Some(secret) => secret.as_bytes().to_vec(),
+        None => {
+            opened
+                .call(|c| {
+                    store::secret_or_insert(c, "access_token_hs256", || {
+                        tokens::random_token().into_bytes()
+                    })
+                })
+                .await?
+        }
+    };
+    if !config.demo_user.is_empty() {
+        seed_user(&opened, &config.demo_user, &config.demo_password).await?;
+    }
+    let dummy_password_hash = blocking(|| passwords::hash(&tokens::random_token())).await?;
+    Ok(AppState {
+        store: opened,
+        access: tokens::AccessTokens::new(&secret, config.access_ttl),
+        refresh_ttl_seconds: config.refresh_ttl,
+        csrf: config.csrf,
+        stats: Arc::default(),
+        dummy_password_hash: dummy_password_hash.into(),
+    })
+}
+
+/// Makes sure `username` exists with `password`, re-hashing only when it changed.
+async fn seed_user(db: &store::Store, username: &str, password: &str) -> Result<(), StartError> {
+    let lookup = username.to_owned();
+    let existing = db.call(move |c| store::find_user(c, &lookup)).await?;
+    let owned = password.to_owned();
+    let current = match existing {
+        Some((_, hash)) => blocking(move || Ok(passwords::verify(&owned, &hash))).await?,
+        None => false,
+    };
+    if !current {
+        let owned = password.to_owned();
+        let hash = blocking(move || passwords::hash(&owned)).await?;
+        let username = username.to_owned();
+        db.call(move |c| store::upsert_user(c, &username, &hash))
+            .await?;
+    }
+    Ok(())
+}
+
+async fn blocking<R: Send + 'static>(
+    work: impl FnOnce() -> Result<R, ApiError> + Send + 'static,
+) -> Result<R, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+}
+
+fn router(config: &Config, state: AppState) -> Result<Router, StartError> {
+    let mut router = Router::new()
+        .route("/auth/login", post(auth::login))
+        .route("/auth/refresh", post(auth::refresh))
+        .route("/auth/logout", post(auth::logout))
+        .route("/api/me", get(api::me))
+        .route("/api/items", get(api::items))
+        .route("/api/echo", post(api::echo))
+        .route("/api/ping", get(api::ping));
+    if config.test_mode {
+        router = router.merge(testing::routes());
+    }
+    if let Some(dir) = &config.pkg_dir {
+        router = router.nest_service("/pkg", static_dir(dir, "--pkg-dir")?);
+    }
+    router = match &config.www_dir {
+        Some(dir) => router.fallback_service(static_dir(dir, "--www-dir")?),
+        None => router.fallback(not_found),
+    };
+    let mut router = router
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(limit_headers))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state);
+    if !config.cors_origins.is_empty() {
+        router = router.layer(cors(&config.cors_origins)?);
+    }
+    Ok(router)
+}
+
+fn static_dir(dir: &Path, flag: &str) -> Result<ServeDir<axum::routing::MethodRouter>, StartError> {
+    if !dir.is_dir() {
+        return Err(StartError::Config(format!(
+            "{flag} {} is not a directory",
+            dir.display()
+        )));
+    }
+    Ok(ServeDir::new(dir)
+        .fallback(any(not_found))
+        .call_fallback_on_method_not_allowed(true))
+}
+
+/// Credentialed CORS for exactly the configured origins; any other origin gets no
+/// `Access-Control-Allow-Origin`, so the browser refuses it.
+fn cors(origins: &[String]) -> Result<CorsLayer, StartError> {
+    let origins = origins
+        .iter()
+        .map(|origin| parse_origin(origin))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_credentials(true)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        // Apps send their own headers through authfetch; the bearer and CSRF headers are
+        // among them.
+        .allow_headers(AllowHeaders::mirror_request())
+        .expose_headers([header::WWW_AUTHENTICATE])
+        .max_age(Duration::from_secs(600)))
+}
+
+/// An origin as browsers send it: `scheme://host[:port]`, no path, no trailing slash.
+fn parse_origin(raw: &str) -> Result<HeaderValue, StartError> {
+    let origin = raw.trim().trim_end_matches('/');
+    let invalid = |why: &str| StartError::Config(format!("--cors-origin {raw:?}: {why}"));
+    let rest = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .ok_or_else(|| invalid("must start with http:// or https://"))?;
+    if rest.is_empty() || rest.contains(['/', '?', '#', '@']) {
+        return Err(invalid("must be scheme://host[:port] with no path"));
+    }
+    HeaderValue::from_str(&origin.to_ascii_lowercase())
+        .map_err(|_| invalid("not a valid header value"))
+}
+
+/// The most header bytes a request may carry. Browsers cap each cookie at 4 KiB; a request
+/// far over that is garbage, answered in JSON before any handler parses it.
+const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+async fn limit_headers(request: Request, next: Next) -> Response {
+    let size: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if size > MAX_HEADER_BYTES {
+        return ApiError::headers_too_large().into_response();
+    }
+    next.run(request).await
+}
+
+/// Counts API calls and 401s for the test-mode stats.
+async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if request.uri().path().starts_with("/api/") {
+        state.stats.bump(|s| &mut s.api_calls);
+    }
+    let response = next.run(request).await;
+    if response.status() == StatusCode::UNAUTHORIZED {
+        state.stats.bump(|s| &mut s.unauthorized_served);
+    }
+    response
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found()
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::method_not_allowed()
+}
+
+/// The CSRF header name, for clients of this crate's tests.
+pub const CSRF_HEADER: HeaderName = HeaderName::from_static(cookies::CSRF_HEADER);

@@ -1,0 +1,317 @@
+//! Starts real servers on 127.0.0.1 and speaks HTTP/1.1 to them.
+#![allow(
+    dead_code,
+    unreachable_pub,
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use authfetch_server::{Config, Server, Snapshot, TokenResponse};
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use clap::Parser;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+
+/// A server running in this process, stopped when dropped.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl TestServer {
+    /// An in-memory, test-mode server on a free port, plus `extra` flags.
+    pub async fn start(extra: &[&str]) -> Self {
+        let mut args = vec![
+            "authfetch-server",
+            "--port",
+            "0",
+            "--db",
+            ":memory:",
+            "--test-mode",
+        ];
+        args.extend_from_slice(extra);
+        Self::start_with(&args).await
+    }
+
+    /// A server started with exactly `args` (argv[0] included).
+    pub async fn start_with(args: &[&str]) -> Self {
+        let config = Config::try_parse_from(args).expect("flags parse");
+        let server = Server::bind(&config).await.expect("server starts");
+        let addr = server.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(server.run(async {
+            let _ = stopped.await;
+        }));
+        Self {
+            addr,
+            stop: Some(stop),
+        }
+    }
+
+    pub fn client(&self) -> Client {
+        Client { addr: self.addr }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The compiled `authfetch-server` binary as a child process, killed when dropped.
+pub struct ServerProcess {
+    pub addr: SocketAddr,
+    child: Child,
+}
+
+impl ServerProcess {
+    pub fn spawn(args: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_authfetch-server"))
+            .args(["--port", "0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("binary starts");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("authfetch-server listening on http://")
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+            .parse()
+            .unwrap();
+        Self { addr, child }
+    }
+
+    pub fn client(&self) -> Client {
+        Client { addr: self.addr }
+    }
+
+    /// Kills the process at once (no graceful shutdown), as a crash would.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl ServerProcess {
+    /// Sends SIGTERM, as the scripts do, and waits for the exit.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the binary with `args` to completion and returns (exit success, stderr).
+pub fn run_binary(args: &[&str]) -> (bool, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_authfetch-server"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {:?}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    /// The `{ "error": … }` message, asserting the body has exactly that shape.
+    pub fn error(&self) -> String {
+        let json = self.json();
+        let object = json.as_object().expect("error body is an object");
+        assert_eq!(object.len(), 1, "error body has only `error`: {json}");
+        object["error"]
+            .as_str()
+            .expect("`error` is a string")
+            .to_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().unwrap())
+    }
+
+    /// Every `Set-Cookie` for cookie `name`, in full.
+    pub fn set_cookies(&self, name: &str) -> Vec<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .filter(|v| v.starts_with(&format!("{name}=")))
+            .collect()
+    }
+
+    /// The value `Set-Cookie` gives cookie `name`, if exactly one sets it.
+    pub fn cookie_value(&self, name: &str) -> Option<String> {
+        match self.set_cookies(name).as_slice() {
+            [one] => Some(
+                one.split(';')
+                    .next()
+                    .unwrap()
+                    .split_once('=')
+                    .unwrap()
+                    .1
+                    .to_owned(),
+            ),
+            [] => None,
+            many => panic!("several Set-Cookie for {name}: {many:?}"),
+        }
+    }
+
+    pub fn tokens(&self) -> TokenResponse {
+        serde_json::from_slice(&self.body).expect("a token response")
+    }
+}
+
+/// One HTTP/1.1 connection per request, so requests can run concurrently.
+#[derive(Clone, Copy)]
+pub struct Client {
+    pub addr: SocketAddr,
+}
+
+impl Client {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Bytes>,
+    ) -> Reply {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", self.addr.to_string());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request.body(Full::new(body.into())).unwrap();
+        let stream = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        let response = sender.send_request(request).await.unwrap();
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await.unwrap().to_bytes();
+        assert!(
+            parts.status.as_u16() < 500,
+            "server error {}: {:?}",
+            parts.status,
+            String::from_utf8_lossy(&body)
+        );
+        Reply {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        self.send(Method::GET, path, headers, Bytes::new()).await
+    }
+
+    pub async fn post_json(&self, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+        let mut all = vec![("content-type", "application/json")];
+        all.extend_from_slice(headers);
+        self.send(Method::POST, path, &all, body.to_owned()).await
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Reply {
+        let body = serde_json::json!({ "username": username, "password": password }).to_string();
+        self.post_json("/auth/login", &[], &body).await
+    }
+
+    /// Logs the demo user in and returns (access token, refresh token).
+    pub async fn demo_session(&self) -> (String, String) {
+        let reply = self.login("demo", "demo").await;
+        assert_eq!(reply.status, StatusCode::OK, "login: {:?}", reply.body);
+        (
+            reply.tokens().access_token,
+            reply.cookie_value("refresh_token").expect("refresh cookie"),
+        )
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> Reply {
+        let cookie = format!("refresh_token={refresh_token}");
+        self.send(
+            Method::POST,
+            "/auth/refresh",
+            &[("cookie", &cookie)],
+            Bytes::new(),
+        )
+        .await
+    }
+
+    pub async fn me(&self, access_token: &str) -> Reply {
+        let bearer = format!("Bearer {access_token}");
+        self.get("/api/me", &[("authorization", &bearer)]).await
+    }
+
+    pub async fn stats(&self) -> Snapshot {
+        let reply = self.get("/auth/stats", &[]).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        serde_json::from_slice(&reply.body).unwrap()
+    }
+}
+
+/// Asserts `reply` is a 401 from `/api/*` with the RFC 6750 challenge and `message`.
+pub fn assert_invalid_token(reply: &Reply, message: &str) {
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{:?}", reply.body);
+    assert_eq!(
+        reply.header("www-authenticate"),
+        Some(r#"Bearer error="invalid_token""#)
+    );
+    assert_eq!(reply.error(), message);
+}
+
+/// A fresh directory that is removed when dropped.
+pub fn temp_dir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+pub fn path_str(path: &Path) -> &str {
+    path.to_str().unwrap()
+}

@@ -1,0 +1,300 @@
+//! The server as deployed: the real binary, a database file across restarts, CORS for a
+//! separate SPA origin, static files, flags and their errors.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use common::{ServerProcess, TestServer, path_str, run_binary, temp_dir};
+
+const SPA: &str = "http://localhost:5173";
+
+fn preflight(origin: &str) -> [(&str, &str); 3] {
+    [
+        ("origin", origin),
+        ("access-control-request-method", "POST"),
+        (
+            "access-control-request-headers",
+            "authorization,content-type,x-csrf-token",
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn cors_preflight_allows_configured_origins_with_credentials() {
+    let server = TestServer::start(&[
+        "--cors-origin",
+        "http://localhost:5173/",
+        "--cors-origin",
+        "https://app.example",
+    ])
+    .await;
+    let client = server.client();
+    for origin in [SPA, "https://app.example"] {
+        let reply = client
+            .send(Method::OPTIONS, "/auth/refresh", &preflight(origin), "")
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{origin}");
+        assert_eq!(reply.header("access-control-allow-origin"), Some(origin));
+        assert_eq!(
+            reply.header("access-control-allow-credentials"),
+            Some("true")
+        );
+        let headers = reply
+            .header("access-control-allow-headers")
+            .unwrap()
+            .to_ascii_lowercase();
+        for needed in ["authorization", "content-type", "x-csrf-token"] {
+            assert!(headers.contains(needed), "{needed} missing from {headers}");
+        }
+        assert!(
+            reply
+                .header("access-control-allow-methods")
+                .unwrap()
+                .contains("POST")
+        );
+    }
+    // The actual credentialed call from the SPA carries the same grant, and exposes the
+    // challenge header so a client can read it.
+    let (access, _) = client.demo_session().await;
+    let bearer = format!("Bearer {access}");
+    let reply = client
+        .get("/api/me", &[("origin", SPA), ("authorization", &bearer)])
+        .await;
+    assert_eq!(reply.header("access-control-allow-origin"), Some(SPA));
+    assert_eq!(
+        reply.header("access-control-allow-credentials"),
+        Some("true")
+    );
+    let refused = client.get("/api/me", &[("origin", SPA)]).await;
+    assert!(
+        refused
+            .header("access-control-expose-headers")
+            .unwrap()
+            .to_ascii_lowercase()
+            .contains("www-authenticate")
+    );
+}
+
+#[tokio::test]
+async fn cors_grants_nothing_to_other_origins() {
+    let server = TestServer::start(&["--cors-origin", SPA]).await;
+    let client = server.client();
+    for origin in [
+        "http://evil.example",
+        "http://localhost:5174",
+        "https://localhost:5173",
+        "null",
+        "http://localhost:5173.evil.example",
+    ] {
+        let reply = client
+            .send(Method::OPTIONS, "/auth/refresh", &preflight(origin), "")
+            .await;
+        // Without Access-Control-Allow-Origin the browser refuses the response, credentials or not.
+        assert_eq!(
+            reply.header("access-control-allow-origin"),
+            None,
+            "{origin}"
+        );
+        let call = client
+            .post_json(
+                "/auth/login",
+                &[("origin", origin)],
+                r#"{"username":"demo","password":"demo"}"#,
+            )
+            .await;
+        assert_eq!(call.header("access-control-allow-origin"), None, "{origin}");
+    }
+}
+
+#[tokio::test]
+async fn invalid_cors_origins_and_short_secrets_stop_the_server_with_a_clear_message() {
+    for (flags, message) in [
+        (
+            &["--cors-origin", "localhost:5173"][..],
+            "must start with http:// or https://",
+        ),
+        (
+            &["--cors-origin", "http://localhost:5173/app"][..],
+            "must be scheme://host[:port] with no path",
+        ),
+        (
+            &["--jwt-secret", "short"][..],
+            "--jwt-secret must be at least 32 bytes",
+        ),
+        (
+            &["--www-dir", "/definitely/not/here"][..],
+            "--www-dir /definitely/not/here is not a directory",
+        ),
+        (&["--access-ttl", "0"][..], "--access-ttl"),
+    ] {
+        let mut args = vec!["--db", ":memory:", "--port", "0"];
+        args.extend_from_slice(flags);
+        let (ok, stderr) = run_binary(&args);
+        assert!(!ok, "{flags:?} should fail");
+        assert!(stderr.contains(message), "{flags:?}: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn a_restart_keeps_sessions_and_access_tokens_valid() {
+    let dir = temp_dir();
+    let db = dir.path().join("auth.sqlite3");
+    let first = ServerProcess::spawn(&["--db", path_str(&db)]);
+    let (access, refresh) = first.client().demo_session().await;
+    // Killed, not stopped: what was committed must survive a crash too.
+    first.kill();
+
+    let second = ServerProcess::spawn(&["--db", path_str(&db)]);
+    let client = second.client();
+    // The generated signing secret was kept, so the old access token still verifies...
+    assert_eq!(client.me(&access).await.status, StatusCode::OK);
+    // ...and the refresh cookie still rotates.
+    let reply = client.refresh(&refresh).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_eq!(
+        client.me(&reply.tokens().access_token).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn an_in_memory_database_forgets_everything_on_restart() {
+    let first = ServerProcess::spawn(&["--db", ":memory:"]);
+    let (access, refresh) = first.client().demo_session().await;
+    first.kill();
+    let second = ServerProcess::spawn(&["--db", ":memory:"]);
+    // A new secret and an empty database: the claim above is not vacuous.
+    assert_eq!(
+        second.client().me(&access).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        second.client().refresh(&refresh).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_server_cleanly() {
+    let server = ServerProcess::spawn(&["--db", ":memory:"]);
+    let status = server.terminate();
+    assert!(status.success(), "exit status {status}");
+}
+
+#[tokio::test]
+async fn test_mode_routes_do_not_exist_without_the_flag() {
+    let server =
+        TestServer::start_with(&["authfetch-server", "--port", "0", "--db", ":memory:"]).await;
+    let client = server.client();
+    assert_eq!(
+        client.get("/auth/stats", &[]).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        client
+            .post_json("/auth/test/revoke-all", &[], "")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        client
+            .post_json("/auth/test/reset-stats", &[], "")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn the_demo_user_comes_from_flags_and_a_changed_password_replaces_the_old_one() {
+    let dir = temp_dir();
+    let db = dir.path().join("auth.sqlite3");
+    let first = ServerProcess::spawn(&[
+        "--db",
+        path_str(&db),
+        "--demo-user",
+        "ada",
+        "--demo-password",
+        "first",
+    ]);
+    assert_eq!(
+        first.client().login("ada", "first").await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        first.client().login("demo", "demo").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    first.kill();
+    let second = ServerProcess::spawn(&[
+        "--db",
+        path_str(&db),
+        "--demo-user",
+        "ada",
+        "--demo-password",
+        "second",
+    ]);
+    assert_eq!(
+        second.client().login("ada", "first").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        second.client().login("ada", "second").await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn static_roots_serve_the_page_and_the_package_with_the_wasm_mime_type() {
+    let www = temp_dir();
+    let pkg = temp_dir();
+    std::fs::write(
+        www.path().join("index.html"),
+        "<!doctype html><title>demo</title>",
+    )
+    .unwrap();
+    std::fs::write(pkg.path().join("authfetch_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    std::fs::write(pkg.path().join("authfetch.js"), "export default 1;").unwrap();
+    let server = TestServer::start(&[
+        "--www-dir",
+        path_str(www.path()),
+        "--pkg-dir",
+        path_str(pkg.path()),
+    ])
+    .await;
+    let client = server.client();
+
+    let page = client.get("/", &[]).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert_eq!(page.body, "<!doctype html><title>demo</title>".as_bytes());
+    let wasm = client.get("/pkg/authfetch_bg.wasm", &[]).await;
+    assert_eq!(wasm.header("content-type"), Some("application/wasm"));
+    assert_eq!(wasm.body, b"\0asm\x01\0\0\0".as_slice());
+    let js = client.get("/pkg/authfetch.js", &[]).await;
+    assert!(js.header("content-type").unwrap().contains("javascript"));
+    // Missing files are JSON 404s; the API routes still win over the static root.
+    let missing = client.get("/missing.css", &[]).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.error(), "not found");
+    assert_eq!(
+        client.get("/api/me", &[]).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        client.get("/pkg/../../etc/passwd", &[]).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
