@@ -4,10 +4,13 @@ use std::process::ExitCode;
 
 use authfetch_server::{Config, Server};
 use clap::Parser;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();
+    // Installed before the "listening" line: whoever reads that line may signal at once.
+    let shutdown = shutdown_signal();
     let server = match Server::bind(&config).await {
         Ok(server) => server,
         Err(e) => {
@@ -23,7 +26,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    match server.run(shutdown_signal()).await {
+    match server.run(shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("authfetch-server: {e}");
@@ -32,18 +35,25 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Ctrl-C, or SIGTERM from the scripts and tests that started the server.
-async fn shutdown_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Ctrl-C, or SIGTERM from the scripts and tests that started the server. Both handlers are
+/// registered when this is called, not when the future is first polled.
+fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    let terminate = signal(SignalKind::terminate());
+    let interrupt = signal(SignalKind::interrupt());
+    async move {
+        tokio::select! {
+            () = received(terminate) => {}
+            () = received(interrupt) => {}
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
+    }
+}
+
+/// Completes on the first delivery; never, if the handler could not be registered.
+async fn received(handler: std::io::Result<Signal>) {
+    match handler {
+        Ok(mut handler) => {
+            handler.recv().await;
+        }
+        Err(_) => std::future::pending().await,
     }
 }

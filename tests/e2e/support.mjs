@@ -1,0 +1,63 @@
+// Shared by the end-to-end tests: the real reference server as a child process, and Debian's
+// Chromium driven by playwright-core (no browser download).
+import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { chromium } from "playwright-core";
+
+const root = new URL("../../", import.meta.url).pathname;
+const serverBin = process.env.AUTHFETCH_SERVER_BIN ?? join(root, "target/debug/authfetch-server");
+
+/** Starts authfetch-server on a free loopback port; resolves once it is listening. */
+export async function startServer(args = []) {
+  const child = spawn(serverBin, ["--port", "0", "--db", ":memory:", ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const lines = createInterface({ input: child.stdout });
+  const url = await new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("exit", (code) => reject(new Error(`authfetch-server exited with ${code}`)));
+    lines.once("line", (line) => {
+      const match = /listening on (http:\/\/\S+)/.exec(line);
+      match ? resolve(match[1]) : reject(new Error(`unexpected first line: ${line}`));
+    });
+  });
+  child.removeAllListeners("exit");
+  return {
+    url,
+    port: new URL(url).port,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+/** Headless Chromium with a fresh profile; `close()` removes the profile too. */
+export async function launchChromium() {
+  const profile = await mkdtemp(join(tmpdir(), "authfetch-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  return {
+    context,
+    async close() {
+      await context.close();
+      await rm(profile, { recursive: true, force: true });
+    },
+  };
+}
