@@ -1,4 +1,6 @@
 //! authfetch: `fetch` with silent, single-flight access-token refresh for single-page apps.
 //!
-//! The SDK itself lands with issue 3; this crate is the workspace root and the package the
-//! npm build will compile to WebAssembly.
+//! [`core`] is the pure state machine; the browser shell that drives it with web APIs and the
+//! wasm-bindgen exports are compiled for `wasm32` only.
+
+pub mod core;

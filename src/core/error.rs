@@ -1,0 +1,81 @@
+//! The errors the client raises, as data: the shell turns them into `AuthError` objects.
+
+use std::fmt;
+
+/// The `code` of an `AuthError`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// The options object is wrong; the message names the option.
+    InvalidConfig,
+    /// The server could not be reached.
+    Network,
+    /// The server did not answer within `timeoutMs`, or the cross-tab lock was not granted in time.
+    Timeout,
+    /// The refresh endpoint answered with a status other than 2xx, 401 and 403.
+    RefreshFailed,
+    /// A login or refresh answer without a usable token.
+    BadResponse,
+    /// `refresh()` was called and the refresh endpoint says the session is over.
+    SessionExpired,
+    /// The login endpoint refused the credentials (any 4xx).
+    LoginFailed,
+    /// The client itself gave up on a call (it was freed while the call waited).
+    Aborted,
+}
+
+impl ErrorCode {
+    /// The code as JavaScript sees it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidConfig => "invalid_config",
+            Self::Network => "network",
+            Self::Timeout => "timeout",
+            Self::RefreshFailed => "refresh_failed",
+            Self::BadResponse => "bad_response",
+            Self::SessionExpired => "session_expired",
+            Self::LoginFailed => "login_failed",
+            Self::Aborted => "aborted",
+        }
+    }
+}
+
+/// An error with its code and a message for people. Messages never contain a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthError {
+    /// What kind of failure.
+    pub code: ErrorCode,
+    /// What happened, in a sentence.
+    pub message: String,
+}
+
+impl AuthError {
+    /// An error of kind `code`.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for AuthError {}
+
+/// A whole number in decimal, without `format!`: its machinery would weigh on the wasm bundle.
+pub(crate) fn decimal(mut n: u64) -> String {
+    let mut digits = Vec::new();
+    loop {
+        digits.push(b'0' + (n % 10) as u8);
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    digits.reverse();
+    String::from_utf8(digits).unwrap_or_default()
+}

@@ -1,0 +1,175 @@
+//! What login, refresh and logout answers mean: a token with its lifetime, the end of the
+//! session, or an error.
+
+use crate::core::error::{AuthError, ErrorCode, decimal};
+use crate::core::jwt;
+use crate::core::token::Token;
+use crate::core::value::Value;
+
+/// A new access token from a login or refresh answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grant {
+    pub(crate) token: Token,
+    pub(crate) lifetime: Lifetime,
+}
+
+/// How long a token lives, as far as the answer tells.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Lifetime {
+    /// Neither `expires_in` nor a readable JWT `exp`: expiry is learnt from a 401.
+    Unknown,
+    /// This many milliseconds from the moment the answer arrived (`expires_in`, or JWT
+    /// `exp - iat`, which a wrong client clock cannot distort).
+    FromArrival(f64),
+    /// Until this wall-clock time in milliseconds since the epoch (JWT `exp` without `iat`).
+    Until(f64),
+}
+
+impl Grant {
+    /// How long the token lives, as far as the answer told.
+    pub fn lifetime(&self) -> Lifetime {
+        self.lifetime
+    }
+}
+
+/// What a refresh call came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RefreshOutcome {
+    /// A new access token.
+    Granted(Grant),
+    /// 401 or 403: the session is over.
+    SessionOver,
+    /// Anything else: the session may still be alive; the next call tries again.
+    Failed(AuthError),
+}
+
+/// Reads a token and its lifetime out of an answer's JSON body (`None`: not JSON).
+/// `endpoint` names the call in messages ("login", "refresh").
+pub fn parse_grant(
+    body: Option<&Value>,
+    endpoint: &str,
+    token_field: &str,
+    expires_in_field: &str,
+) -> Result<Grant, AuthError> {
+    let bad = |what: &[&str]| {
+        let mut message = ["the ", endpoint, " response "].concat();
+        message.push_str(&what.concat());
+        AuthError::new(ErrorCode::BadResponse, message)
+    };
+    let body = body.ok_or_else(|| bad(&["is not JSON"]))?;
+    if !matches!(body, Value::Object(_)) {
+        return Err(bad(&["is not a JSON object"]));
+    }
+    let token = match body.get(token_field) {
+        Value::Undefined => return Err(bad(&["has no \"", token_field, "\" field"])),
+        Value::String(text) if !text.is_empty() => text,
+        _ => {
+            return Err(bad(&[
+                "field \"",
+                token_field,
+                "\" is not a non-empty string",
+            ]));
+        }
+    };
+    // Only visible ASCII survives as a header value in every browser; anything else would make
+    // every authenticated request throw later.
+    if !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(bad(&[
+            "field \"",
+            token_field,
+            "\" has characters not allowed in a header",
+        ]));
+    }
+    let lifetime = match body.get(expires_in_field) {
+        Value::Undefined | Value::Null => lifetime_from_jwt(token),
+        Value::Number(seconds) if seconds.is_finite() && *seconds >= 0.0 => {
+            Lifetime::FromArrival(seconds * 1000.0)
+        }
+        _ => {
+            return Err(bad(&[
+                "field \"",
+                expires_in_field,
+                "\" is not a non-negative number",
+            ]));
+        }
+    };
+    Ok(Grant {
+        token: Token::new(token.clone()),
+        lifetime,
+    })
+}
+
+fn lifetime_from_jwt(token: &str) -> Lifetime {
+    match jwt::peek(token) {
+        Some(jwt::TimeClaims {
+            exp: Some(exp),
+            iat: Some(iat),
+        }) if exp >= iat => Lifetime::FromArrival((exp - iat) * 1000.0),
+        Some(jwt::TimeClaims { exp: Some(exp), .. }) => Lifetime::Until(exp * 1000.0),
+        _ => Lifetime::Unknown,
+    }
+}
+
+/// What a refresh answer with `status` and `body` (`None`: not JSON) means.
+pub fn classify_refresh(
+    status: u16,
+    body: Option<&Value>,
+    token_field: &str,
+    expires_in_field: &str,
+) -> RefreshOutcome {
+    match status {
+        200..=299 => match parse_grant(body, "refresh", token_field, expires_in_field) {
+            Ok(grant) => RefreshOutcome::Granted(grant),
+            Err(error) => RefreshOutcome::Failed(error),
+        },
+        401 | 403 => RefreshOutcome::SessionOver,
+        _ => RefreshOutcome::Failed(AuthError::new(
+            ErrorCode::RefreshFailed,
+            [
+                "the refresh endpoint answered ",
+                &decimal(u64::from(status)),
+            ]
+            .concat(),
+        )),
+    }
+}
+
+/// What a login answer means: a grant, `None` when `token_field` is `None` (the login answer
+/// carries no access token, so the client refreshes next), or the error.
+pub fn classify_login(
+    status: u16,
+    body: Option<&Value>,
+    token_field: Option<&str>,
+    expires_in_field: &str,
+) -> Result<Option<Grant>, AuthError> {
+    let status_text = decimal(u64::from(status));
+    match (status, token_field) {
+        (200..=299, None) => Ok(None),
+        (200..=299, Some(field)) => parse_grant(body, "login", field, expires_in_field).map(Some),
+        (400..=499, _) => Err(AuthError::new(
+            ErrorCode::LoginFailed,
+            [
+                "the login endpoint refused the credentials (",
+                &status_text,
+                ")",
+            ]
+            .concat(),
+        )),
+        _ => Err(AuthError::new(
+            ErrorCode::BadResponse,
+            ["the login endpoint answered ", &status_text].concat(),
+        )),
+    }
+}
+
+/// What a logout answer means. 2xx confirms; 401 and 403 say there was no session left to end,
+/// which is as good. Anything else did not confirm.
+pub fn classify_logout(status: u16) -> Result<(), AuthError> {
+    match status {
+        200..=299 | 401 | 403 => Ok(()),
+        _ => Err(AuthError::new(
+            ErrorCode::BadResponse,
+            ["the logout endpoint answered ", &decimal(u64::from(status))].concat(),
+        )),
+    }
+}

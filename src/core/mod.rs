@@ -1,0 +1,19 @@
+//! The pure core: token state, expiry arithmetic, single flight and retry decisions, origin
+//! matching, the JWT peek, options validation and response parsing. No web APIs, no clock, no
+//! IO, so all of it is tested natively and deterministically.
+
+pub mod config;
+pub mod error;
+pub mod grant;
+pub mod jwt;
+pub mod machine;
+pub mod origin;
+pub mod token;
+pub mod value;
+
+pub use config::Options;
+pub use error::{AuthError, ErrorCode};
+pub use grant::{Grant, Lifetime, RefreshOutcome};
+pub use machine::{Action, Bearer, Begin, Destination, Machine, Message, Reply, RequestId, State};
+pub use token::Token;
+pub use value::Value;

@@ -1,0 +1,61 @@
+//! A JavaScript value as plain Rust data: the options object and parsed JSON bodies arrive in
+//! the core in this form, so validation and parsing are tested natively.
+
+/// A JavaScript value, converted by the shell (with a depth limit) or built by tests.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// `undefined`, or a property that is absent.
+    Undefined,
+    /// `null`.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// A number.
+    Number(f64),
+    /// A string.
+    String(String),
+    /// An array.
+    Array(Vec<Value>),
+    /// A plain object's own enumerable string-keyed properties, in order.
+    Object(Vec<(String, Value)>),
+    /// Anything else (function, symbol, bigint, class instance, a value nested too deep), named
+    /// by its kind for error messages.
+    Other(&'static str),
+}
+
+impl Value {
+    /// The property `key` of an object; `Undefined` for anything else or a missing key.
+    pub fn get(&self, key: &str) -> &Value {
+        match self {
+            Value::Object(entries) => entries
+                .iter()
+                .find(|(k, _)| k == key)
+                .map_or(&Value::Undefined, |(_, v)| v),
+            _ => &Value::Undefined,
+        }
+    }
+
+    /// What kind of value this is, in JavaScript's words.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Undefined => "undefined",
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Array(_) => "an array",
+            Value::Object(_) => "an object",
+            Value::Other(kind) => kind,
+        }
+    }
+
+    /// Shorthand for tests and defaults: an object from pairs.
+    pub fn object<K: Into<String>>(entries: impl IntoIterator<Item = (K, Value)>) -> Value {
+        Value::Object(entries.into_iter().map(|(k, v)| (k.into(), v)).collect())
+    }
+
+    /// Shorthand: a string value.
+    pub fn string(text: impl Into<String>) -> Value {
+        Value::String(text.into())
+    }
+}
