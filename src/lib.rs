@@ -4,3 +4,7 @@
 //! wasm-bindgen exports are compiled for `wasm32` only.
 
 pub mod core;
+#[cfg(target_arch = "wasm32")]
+mod shell;
+#[cfg(target_arch = "wasm32")]
+pub use shell::AuthClient;
