@@ -45,3 +45,16 @@ ensure_npm_packages() {
     echo "$want" >"$stamp"
   fi
 }
+
+# The wasm-bindgen CLI must match the library's version in Cargo.lock exactly.
+ensure_wasm_bindgen() {
+  local want have
+  want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+  have=$(wasm-bindgen --version 2>/dev/null | cut -d' ' -f2)
+  if [ "$have" != "$want" ]; then
+    log "cargo install wasm-bindgen-cli $want"
+    # --locked first; some registry snapshots lack a pinned transitive version, so fall back.
+    cargo install wasm-bindgen-cli --version "$want" --locked ||
+      cargo install wasm-bindgen-cli --version "$want"
+  fi
+}

@@ -1,0 +1,2 @@
+export { AuthClient } from "./authfetch.js";
+export { AuthError } from "./auth-error.js";

@@ -1,0 +1,2 @@
+export { default, initSync, AuthClient } from "./authfetch.js";
+export { AuthError } from "./auth-error.js";
