@@ -63,16 +63,35 @@ pub(crate) async fn login(
         .call(move |c| store::start_family(c, user_id, &stored, now_ms, ttl_ms))
         .await?;
     state.stats.bump(|s| &mut s.login_ok);
-    session_response(&state, &username, &refresh_token)
+    session_response(&state, &username, &refresh_token, "access_token")
 }
 
 pub(crate) async fn refresh(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    if let Some(fault) = state
+        .testing
+        .as_ref()
+        .and_then(|controls| controls.take_fault())
+        && let Some(answer) = fault.answer().await
+    {
+        state.stats.bump(|s| &mut s.refresh_calls);
+        return Ok(answer);
+    }
+    rotate(&state, &headers, "access_token").await
+}
+
+/// Exchanges the presented refresh cookie for a new one and a new access token, answered in
+/// the JSON field `token_field`.
+pub(crate) async fn rotate(
+    state: &AppState,
+    headers: &HeaderMap,
+    token_field: &str,
+) -> Result<Response, ApiError> {
     state.stats.bump(|s| &mut s.refresh_calls);
-    check_csrf(&state, &headers)?;
-    let presented = cookies::read(&headers, REFRESH_COOKIE)
+    check_csrf(state, headers)?;
+    let presented = cookies::read(headers, REFRESH_COOKIE)
         .ok_or_else(|| ApiError::unauthorized("missing refresh token"))?;
     if !is_well_formed_token(&presented) {
         return Err(ApiError::unauthorized(
@@ -92,7 +111,7 @@ pub(crate) async fn refresh(
     {
         Ok(rotated) => {
             state.stats.bump(|s| &mut s.refresh_ok);
-            session_response(&state, &rotated.username, &replacement)
+            session_response(state, &rotated.username, &replacement, token_field)
         }
         Err(refusal) => {
             if refusal == store::RefreshRefusal::Reused {
@@ -102,7 +121,7 @@ pub(crate) async fn refresh(
             // presented again.
             Ok(with_cookies(
                 ApiError::unauthorized(refusal.message()).into_response(),
-                cookies::clear(state.csrf)?,
+                cookies::clear(state.csrf())?,
             ))
         }
     }
@@ -127,7 +146,7 @@ pub(crate) async fn logout(
     }
     Ok(with_cookies(
         StatusCode::NO_CONTENT.into_response(),
-        cookies::clear(state.csrf)?,
+        cookies::clear(state.csrf())?,
     ))
 }
 
@@ -135,17 +154,18 @@ fn session_response(
     state: &AppState,
     username: &str,
     refresh_token: &str,
+    token_field: &str,
 ) -> Result<Response, ApiError> {
-    let body = TokenResponse {
-        access_token: state.access.issue(username, now::seconds())?,
-        token_type: "Bearer".to_owned(),
-        expires_in: state.access.ttl_seconds(),
-    };
+    let body = serde_json::json!({
+        token_field: state.access.issue(username, now::seconds())?,
+        "token_type": "Bearer",
+        "expires_in": state.access.ttl_seconds(),
+    });
     let mut set_cookies = vec![cookies::set_refresh(
         refresh_token,
         state.refresh_ttl_seconds,
     )?];
-    if state.csrf {
+    if state.csrf() {
         // A new CSRF value with every refresh token, living exactly as long as it.
         set_cookies.push(cookies::set_csrf(
             &tokens::random_token(),
@@ -161,7 +181,7 @@ fn session_response(
 }
 
 fn check_csrf(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    if !state.csrf {
+    if !state.csrf() {
         return Ok(());
     }
     let cookie = cookies::read(headers, CSRF_COOKIE).unwrap_or_default();

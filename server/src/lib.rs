@@ -24,6 +24,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -45,10 +46,12 @@ pub use stats::Snapshot;
 #[derive(Clone)]
 struct AppState {
     store: store::Store,
-    access: tokens::AccessTokens,
+    access: Arc<tokens::AccessTokens>,
     refresh_ttl_seconds: u64,
-    csrf: bool,
+    csrf: Arc<AtomicBool>,
     stats: Arc<stats::Stats>,
+    /// Present only with `--test-mode`.
+    testing: Option<Arc<testing::Controls>>,
     dummy_password_hash: Arc<str>,
 }
 
@@ -141,10 +144,13 @@ async fn prepare_state(config: &Config) -> Result<AppState, StartError> {
     let dummy_password_hash = blocking(|| passwords::hash(&tokens::random_token())).await?;
     Ok(AppState {
         store: opened,
-        access: tokens::AccessTokens::new(&secret, config.access_ttl),
+        access: Arc::new(tokens::AccessTokens::new(&secret, config.access_ttl)),
         refresh_ttl_seconds: config.refresh_ttl,
-        csrf: config.csrf,
+        csrf: Arc::new(AtomicBool::new(config.csrf)),
         stats: Arc::default(),
+        testing: config
+            .test_mode
+            .then(|| Arc::new(testing::Controls::new(config))),
         dummy_password_hash: dummy_password_hash.into(),
     })
 }
@@ -273,11 +279,22 @@ async fn limit_headers(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-/// Counts API calls and 401s for the test-mode stats.
+impl AppState {
+    /// Whether refresh and logout demand the CSRF double-submit right now.
+    fn csrf(&self) -> bool {
+        self.csrf.load(Ordering::Relaxed)
+    }
+}
+
+/// Counts API calls and 401s for the test-mode stats, and journals requests in test mode.
 async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if request.uri().path().starts_with("/api/") {
         state.stats.bump(|s| &mut s.api_calls);
     }
+    let request = match &state.testing {
+        Some(controls) => controls.journal(request).await,
+        None => request,
+    };
     let response = next.run(request).await;
     if response.status() == StatusCode::UNAUTHORIZED {
         state.stats.bump(|s| &mut s.unauthorized_served);

@@ -1,5 +1,8 @@
 //! Access tokens (HS256 JWTs) and refresh tokens (random, opaque, stored as SHA-256).
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{PoisonError, RwLock};
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
@@ -25,13 +28,12 @@ pub(crate) struct Claims {
     pub jti: String,
 }
 
-/// Signs and verifies access tokens with one HS256 secret.
-#[derive(Clone)]
+/// Signs and verifies access tokens with one HS256 secret. The secret and the lifetime can
+/// change at run time (test mode), hence the interior mutability.
 pub(crate) struct AccessTokens {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+    keys: RwLock<(EncodingKey, DecodingKey)>,
     validation: Validation,
-    ttl_seconds: u64,
+    ttl_seconds: AtomicU64,
 }
 
 /// The shortest signing secret accepted: HS256 wants at least the hash's size.
@@ -45,16 +47,26 @@ impl AccessTokens {
         validation.leeway = 0;
         validation.set_required_spec_claims(&["exp", "iat", "sub"]);
         Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
+            keys: RwLock::new(keys(secret)),
             validation,
-            ttl_seconds,
+            ttl_seconds: AtomicU64::new(ttl_seconds),
         }
     }
 
     /// The lifetime of the tokens this issues, in seconds.
     pub(crate) fn ttl_seconds(&self) -> u64 {
-        self.ttl_seconds
+        self.ttl_seconds.load(Ordering::Relaxed)
+    }
+
+    /// Tokens issued from now on live `seconds`.
+    pub(crate) fn set_ttl_seconds(&self, seconds: u64) {
+        self.ttl_seconds.store(seconds, Ordering::Relaxed);
+    }
+
+    /// Signs with `secret` from now on: every token issued before stops verifying, as after a
+    /// key rotation on a real server.
+    pub(crate) fn replace_secret(&self, secret: &[u8]) {
+        *self.keys.write().unwrap_or_else(PoisonError::into_inner) = keys(secret);
     }
 
     /// A fresh access token for `username`, issued at `now_seconds`.
@@ -62,17 +74,19 @@ impl AccessTokens {
         let claims = Claims {
             sub: username.to_owned(),
             iat: now_seconds,
-            exp: now_seconds.saturating_add(self.ttl_seconds),
+            exp: now_seconds.saturating_add(self.ttl_seconds()),
             jti: random_token(),
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+        let keys = self.keys.read().unwrap_or_else(PoisonError::into_inner);
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &keys.0)
             .map_err(|e| ApiError::internal(&e))
     }
 
     /// The claims of a valid token, or the 401 to answer. Only HS256 with this secret is
     /// accepted: `alg: none` and every other algorithm are refused before any check.
     pub(crate) fn verify(&self, token: &str) -> Result<Claims, ApiError> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+        let keys = self.keys.read().unwrap_or_else(PoisonError::into_inner);
+        jsonwebtoken::decode::<Claims>(token, &keys.1, &self.validation)
             .map(|data| data.claims)
             .map_err(|e| {
                 ApiError::invalid_token(match e.kind() {
@@ -85,6 +99,13 @@ impl AccessTokens {
                 })
             })
     }
+}
+
+fn keys(secret: &[u8]) -> (EncodingKey, DecodingKey) {
+    (
+        EncodingKey::from_secret(secret),
+        DecodingKey::from_secret(secret),
+    )
 }
 
 /// Number of random bytes in a refresh token and a CSRF token.

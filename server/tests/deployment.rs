@@ -205,10 +205,7 @@ async fn test_mode_routes_do_not_exist_without_the_flag() {
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        client
-            .post_json("/auth/test/reset-stats", &[], "")
-            .await
-            .status,
+        client.post_json("/auth/test/reset", &[], "").await.status,
         StatusCode::NOT_FOUND
     );
 }

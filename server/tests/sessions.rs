@@ -281,10 +281,7 @@ async fn stats_count_and_reset() {
         (2, 1, 2, 2)
     );
     assert_eq!(
-        client
-            .post_json("/auth/test/reset-stats", &[], "")
-            .await
-            .status,
+        client.post_json("/auth/test/reset", &[], "").await.status,
         StatusCode::OK
     );
     assert_eq!(client.stats().await, authfetch_server::Snapshot::default());

@@ -58,7 +58,10 @@ impl TestServer {
     }
 
     pub fn client(&self) -> Client {
-        Client { addr: self.addr }
+        Client {
+            addr: self.addr,
+            server_errors_expected: false,
+        }
     }
 }
 
@@ -98,7 +101,10 @@ impl ServerProcess {
     }
 
     pub fn client(&self) -> Client {
-        Client { addr: self.addr }
+        Client {
+            addr: self.addr,
+            server_errors_expected: false,
+        }
     }
 
     /// Kills the process at once (no graceful shutdown), as a crash would.
@@ -206,10 +212,12 @@ impl Reply {
     }
 }
 
-/// One HTTP/1.1 connection per request, so requests can run concurrently.
+/// One HTTP/1.1 connection per request, so requests can run concurrently. Every reply is
+/// checked to be below 500 unless the test injects server errors on purpose.
 #[derive(Clone, Copy)]
 pub struct Client {
     pub addr: SocketAddr,
+    pub server_errors_expected: bool,
 }
 
 impl Client {
@@ -237,7 +245,7 @@ impl Client {
         let (parts, body) = response.into_parts();
         let body = body.collect().await.unwrap().to_bytes();
         assert!(
-            parts.status.as_u16() < 500,
+            self.server_errors_expected || parts.status.as_u16() < 500,
             "server error {}: {:?}",
             parts.status,
             String::from_utf8_lossy(&body)
