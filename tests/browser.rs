@@ -135,7 +135,7 @@ async fn settle(promise: impl Into<JsValue>) -> Result<JsValue, JsValue> {
 }
 
 async fn login(auth: &AuthClient) {
-    settle(auth.login(json(r#"{"username":"demo","password":"demo"}"#)))
+    settle(auth.login(json(r#"{"username":"demo","password":"demo"}"#).unchecked_into()))
         .await
         .unwrap();
 }
@@ -623,9 +623,10 @@ async fn an_api_call_over_the_timeout_rejects_with_timeout() {
 async fn a_wrong_password_rejects_with_login_failed() {
     start().await;
     let auth = client("{}");
-    let error = settle(auth.login(json(r#"{"username":"demo","password":"nope"}"#)))
-        .await
-        .unwrap_err();
+    let error =
+        settle(auth.login(json(r#"{"username":"demo","password":"nope"}"#).unchecked_into()))
+            .await
+            .unwrap_err();
     assert_eq!(auth_error_code(&error), "login_failed");
     assert!(!auth.is_authenticated());
     finish();

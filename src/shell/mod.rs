@@ -52,6 +52,9 @@ extern "C" {
     /// What `fetch` accepts as its second argument.
     #[wasm_bindgen(typescript_type = "RequestInit")]
     pub type FetchInit;
+    /// What `login` posts as JSON.
+    #[wasm_bindgen(typescript_type = "Record<string, unknown>")]
+    pub type Credentials;
     /// The result of `auth.fetch`.
     #[wasm_bindgen(typescript_type = "Promise<Response>")]
     pub type ResponsePromise;
@@ -152,9 +155,9 @@ impl AuthClient {
     }
 
     /// Posts `credentials` as JSON to the login endpoint and holds the token it answers with.
-    pub fn login(&self, credentials: JsValue) -> VoidPromise {
+    pub fn login(&self, credentials: Credentials) -> VoidPromise {
         let inner = Rc::clone(&self.inner);
-        future_to_promise(async move { inner.login(credentials).await }).unchecked_into()
+        future_to_promise(async move { inner.login(credentials.into()).await }).unchecked_into()
     }
 
     /// Forgets the token, tells other tabs, and asks the server to end the session.

@@ -1,0 +1,116 @@
+// The npm package as users get it: the web flavour loaded in Chromium, its TypeScript
+// declarations, and the bundler flavour installed from `npm pack` into a Vite app.
+// Needs ./scripts/build-package to have run (scripts/test does).
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { launchChromium, startServer } from "./support.mjs";
+
+const root = new URL("../../", import.meta.url).pathname;
+const bin = (name) => join(root, "node_modules/.bin", name);
+let browser;
+
+before(async () => {
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+/** Opens `url` and returns the page, failing the test on any page error. */
+async function open(url) {
+  const page = await browser.context.newPage();
+  const errors = [];
+  page.on("pageerror", (error) => errors.push(String(error)));
+  await page.goto(url);
+  return { page, errors };
+}
+
+test("the web flavour: defaults to the page's origin, AuthError is a real class", async () => {
+  const server = await startServer([
+    "--test-mode",
+    "--www-dir", join(root, "tests/e2e/fixtures/page"),
+    "--pkg-dir", join(root, "pkg/web"),
+  ]);
+  try {
+    const { page, errors } = await open(`${server.url}/`);
+    const result = await page.evaluate(async () => {
+      const { default: init, AuthClient, AuthError } = await import("/pkg/index.js");
+      await init();
+      const auth = new AuthClient(); // every default: apiOrigins = [location.origin], /auth/*
+      await auth.login({ username: "demo", password: "demo" });
+      const me = await auth.fetch("/api/me");
+      let config;
+      try {
+        new AuthClient({ apiOrigin: [] });
+      } catch (error) {
+        config = { isAuthError: error instanceof AuthError, isError: error instanceof Error, name: error.name, code: error.code, message: error.message };
+      }
+      let login;
+      try {
+        await auth.login({ username: "demo", password: "wrong" });
+      } catch (error) {
+        login = { isAuthError: error instanceof AuthError, code: error.code };
+      }
+      const own = new AuthError("timeout", "slow", { cause: 1 });
+      return {
+        status: me.status,
+        user: (await me.json()).username,
+        config,
+        login,
+        own: { isAuthError: own instanceof AuthError, isError: own instanceof Error, name: own.name, code: own.code, cause: own.cause },
+        plainErrorIsNotAuthError: new Error("x") instanceof AuthError,
+        tokenGetter: "token" in auth || "accessToken" in auth,
+      };
+    });
+    assert.deepEqual(result, {
+      status: 200,
+      user: "demo",
+      config: { isAuthError: true, isError: true, name: "AuthError", code: "invalid_config", message: 'unknown option "apiOrigin" (check its spelling)' },
+      login: { isAuthError: true, code: "login_failed" },
+      own: { isAuthError: true, isError: true, name: "AuthError", code: "timeout", cause: 1 },
+      plainErrorIsNotAuthError: false,
+      tokenGetter: false,
+    });
+    assert.deepEqual(errors, []);
+    await page.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+test("the TypeScript declarations type-check a usage file (tsc --noEmit)", () => {
+  execFileSync(bin("tsc"), ["-p", join(root, "tests/types/tsconfig.json")], { stdio: "pipe" });
+});
+
+test("the bundler flavour from npm pack works in a Vite app", async () => {
+  // Inside the repository, so vite and vite-plugin-wasm resolve from its node_modules; the
+  // package itself comes only from the tarball.
+  const app = join(root, "target/vite-app");
+  rmSync(app, { recursive: true, force: true });
+  mkdirSync(app, { recursive: true });
+  cpSync(join(root, "tests/e2e/fixtures/vite-app"), app, { recursive: true });
+  execFileSync("npm", ["pack", "--silent", "--pack-destination", app, join(root, "pkg/bundler")], { stdio: "pipe" });
+  const tarball = readdirSync(app).find((name) => name.endsWith(".tgz"));
+  assert.ok(tarball, "npm pack made a tarball");
+  writeFileSync(join(app, "package.json"), JSON.stringify({ private: true, type: "module", dependencies: { authfetch: `file:./${tarball}` } }));
+  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: app, stdio: "pipe" });
+  execFileSync(bin("vite"), ["build"], { cwd: app, stdio: "pipe" });
+  const assets = readdirSync(join(app, "dist/assets"));
+  assert.ok(assets.some((name) => name.endsWith(".wasm")), `the wasm is bundled: ${assets}`);
+
+  const server = await startServer(["--www-dir", join(app, "dist")]);
+  try {
+    const { page, errors } = await open(`${server.url}/`);
+    await page.waitForFunction(() => document.getElementById("out").textContent !== "loading");
+    const out = JSON.parse(await page.textContent("#out"));
+    assert.deepEqual(out, { status: 200, user: "demo", authErrorIsClass: "function" });
+    assert.deepEqual(errors, []);
+    await page.close();
+  } finally {
+    await server.stop();
+  }
+});
