@@ -52,12 +52,15 @@ impl Origin {
         if text == "null" {
             return Err(OriginError::Opaque);
         }
-        let (scheme, rest) = text.split_once("://").ok_or(OriginError::MissingScheme)?;
+        // The first ':' ends the scheme (a scheme cannot contain one). A char search, not a
+        // substring search: the latter's code is a measurable part of the wasm bundle.
+        let (scheme, rest) = text.split_once(':').ok_or(OriginError::MissingScheme)?;
+        let rest = rest.strip_prefix("//").ok_or(OriginError::MissingScheme)?;
         let rest = rest.strip_suffix('/').unwrap_or(rest);
         let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
             && scheme
                 .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
         if !scheme_ok {
             return Err(OriginError::MissingScheme);
         }

@@ -10,8 +10,11 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use js_sys::{Function, Promise};
+use std::future::Future;
+use std::pin::Pin;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{future_to_promise, spawn_local};
+
+use wasm_bindgen_futures::spawn_local;
 use web_sys::{
     AbortSignal, Headers, ReadableStream, Request, RequestCredentials, RequestInit, Url,
 };
@@ -151,25 +154,25 @@ impl AuthClient {
     pub fn fetch(&self, input: FetchInput, init: Option<FetchInit>) -> ResponsePromise {
         let inner = Rc::clone(&self.inner);
         let init = init.map_or(JsValue::UNDEFINED, Into::into);
-        future_to_promise(async move { inner.fetch(input.into(), init).await }).unchecked_into()
+        promise(async move { inner.fetch(input.into(), init).await }).unchecked_into()
     }
 
     /// Posts `credentials` as JSON to the login endpoint and holds the token it answers with.
     pub fn login(&self, credentials: Credentials) -> VoidPromise {
         let inner = Rc::clone(&self.inner);
-        future_to_promise(async move { inner.login(credentials.into()).await }).unchecked_into()
+        promise(async move { inner.login(credentials.into()).await }).unchecked_into()
     }
 
     /// Forgets the token, tells other tabs, and asks the server to end the session.
     pub fn logout(&self) -> VoidPromise {
         let inner = Rc::clone(&self.inner);
-        future_to_promise(async move { inner.logout().await }).unchecked_into()
+        promise(async move { inner.logout().await }).unchecked_into()
     }
 
     /// Refreshes now, or joins the refresh already running.
     pub fn refresh(&self) -> VoidPromise {
         let inner = Rc::clone(&self.inner);
-        future_to_promise(async move {
+        promise(async move {
             let id = inner.next_id();
             inner.machine.borrow_mut().refresh(id);
             inner.settle(id).await
@@ -570,6 +573,13 @@ impl Inner {
             .map(|()| JsValue::UNDEFINED)
             .map_err(|error| auth_error(&error, None))
     }
+}
+
+/// A promise for `work`. Boxed so every exported method shares one instantiation of the
+/// executor glue instead of each carrying its own copy.
+fn promise(work: impl Future<Output = Result<JsValue, JsValue>> + 'static) -> Promise {
+    let work: Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>> = Box::pin(work);
+    wasm_bindgen_futures::future_to_promise(work)
 }
 
 /// The origin of the URL `fetch(input)` would request, resolved against the page; `None` when
