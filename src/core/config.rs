@@ -1,5 +1,8 @@
 //! The options object of `new AuthClient(options)`, validated with messages that name the option.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::core::error::{AuthError, ErrorCode};
 use crate::core::origin::{ApiOrigins, Origin};
 use crate::core::value::Value;
@@ -136,7 +139,7 @@ impl Options {
             csrf: csrf(options.get("csrf"))?,
             timeout_ms: match options.get("timeoutMs") {
                 Value::Undefined => 30_000,
-                Value::Number(ms) if *ms >= 1.0 && *ms <= MAX_TIMEOUT_MS => ms.ceil() as u32,
+                Value::Number(ms) if *ms >= 1.0 && *ms <= MAX_TIMEOUT_MS => *ms as u32,
                 _ => {
                     return Err(invalid(&[
                         "timeoutMs must be a number of milliseconds from 1 to 2147483647",

@@ -1,6 +1,9 @@
 //! The errors the client raises, as data: the shell turns them into `AuthError` objects.
 
-use std::fmt;
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use core::fmt;
 
 /// The `code` of an `AuthError`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +67,7 @@ impl fmt::Display for AuthError {
     }
 }
 
-impl std::error::Error for AuthError {}
+impl core::error::Error for AuthError {}
 
 /// A whole number in decimal, without `format!`: its machinery would weigh on the wasm bundle.
 pub(crate) fn decimal(mut n: u64) -> String {

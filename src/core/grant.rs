@@ -1,6 +1,9 @@
 //! What login, refresh and logout answers mean: a token with its lifetime, the end of the
 //! session, or an error.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::core::error::{AuthError, ErrorCode, decimal};
 use crate::core::jwt;
 use crate::core::token::Token;

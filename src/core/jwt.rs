@@ -1,6 +1,9 @@
 //! Reading `exp` and `iat` from a JWT without checking its signature: the client only uses
 //! them to schedule a refresh, never to trust anything.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 /// Tokens longer than this are not peeked at (they still work; expiry is then learnt from 401s).
 const MAX_TOKEN_BYTES: usize = 16 * 1024;
 /// Nesting deeper than this in the payload makes it unreadable rather than risk the stack.
@@ -58,6 +61,12 @@ fn base64url_decode(text: &str) -> Option<Vec<u8>> {
     }
     // A single leftover character (6 bits) cannot encode a byte.
     (bits < 6).then_some(out)
+}
+
+/// 10^exponent, exact up to 10^22; beyond about 10^308 it is infinite, which the callers treat
+/// as not a time. (core has no `powi` without std.)
+fn power_of_ten(exponent: u32) -> f64 {
+    (0..exponent.min(400)).fold(1.0, |power, _| power * 10.0)
 }
 
 /// A strict JSON reader over bytes that keeps only what the peek needs.
@@ -213,9 +222,9 @@ impl Reader<'_> {
         }
         // Dividing by an exact power of ten rounds better than multiplying by its inverse.
         let magnitude = if scale < 0 {
-            mantissa / 10f64.powi(-scale)
+            mantissa / power_of_ten(scale.unsigned_abs())
         } else {
-            mantissa * 10f64.powi(scale)
+            mantissa * power_of_ten(scale.unsigned_abs())
         };
         Some(if negative { -magnitude } else { magnitude })
     }

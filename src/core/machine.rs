@@ -2,7 +2,10 @@
 //! happened ("a request wants to go out at t", "the API answered 401", "the refresh finished
 //! with …") and carries out the [`Action`]s it polls.
 
-use std::collections::VecDeque;
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use alloc::collections::VecDeque;
 
 use crate::core::config::Options;
 use crate::core::error::{AuthError, ErrorCode};

@@ -1,5 +1,8 @@
 //! Origins (scheme, host, port) and the set of API origins that receive the token.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::core::error::decimal;
 
 /// A tuple origin, normalised: scheme and host in lower case, the scheme's default port

@@ -1,6 +1,9 @@
 //! The access token as a value that never prints itself.
 
-use std::fmt;
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use core::fmt;
 
 /// An access token. `Debug` and `Display` print `[redacted]`; the text is reachable only through
 /// [`Token::expose`], which the shell calls to build the `Authorization` header.
@@ -35,8 +38,8 @@ impl Drop for Token {
     fn drop(&mut self) {
         // Overwrite the bytes so a dropped token does not linger in (wasm) memory. black_box
         // keeps the optimiser from removing writes to memory that is about to be freed.
-        let mut bytes = std::mem::take(&mut self.0).into_bytes();
+        let mut bytes = core::mem::take(&mut self.0).into_bytes();
         bytes.fill(0);
-        std::hint::black_box(&bytes);
+        core::hint::black_box(&bytes);
     }
 }

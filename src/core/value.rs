@@ -1,6 +1,9 @@
 //! A JavaScript value as plain Rust data: the options object and parsed JSON bodies arrive in
 //! the core in this form, so validation and parsing are tested natively.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 /// A JavaScript value, converted by the shell (with a depth limit) or built by tests.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {

@@ -1,6 +1,9 @@
 //! Crossing the boundary: JavaScript values into the core's [`Value`], core errors into
 //! `AuthError` objects.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use js_sys::{Array, Reflect};
 use wasm_bindgen::prelude::*;
 

@@ -1,17 +1,20 @@
 //! The browser shell: carries out what the core decides with `fetch`, abort signals and
 //! timers, and exports `AuthClient` to JavaScript.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 mod convert;
 mod net;
 mod tabs;
 mod wait;
 
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use alloc::rc::Rc;
+use core::cell::{Cell, RefCell};
 
+use core::future::Future;
+use core::pin::Pin;
 use js_sys::{Function, Promise};
-use std::future::Future;
-use std::pin::Pin;
 use wasm_bindgen::prelude::*;
 
 use wasm_bindgen_futures::spawn_local;
@@ -219,7 +222,7 @@ impl Drop for AuthClient {
     fn drop(&mut self) {
         self.inner.freed.set(true);
         self.inner.listeners.borrow_mut().clear();
-        let parked = std::mem::take(&mut *self.inner.parked.borrow_mut());
+        let parked = core::mem::take(&mut *self.inner.parked.borrow_mut());
         for (_, sender) in parked {
             sender.send(Resume::Fail(AuthError::new(
                 ErrorCode::Aborted,

@@ -1,5 +1,8 @@
 //! `fetch` with a deadline: the caller's abort signal and `timeoutMs`, told apart afterwards.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use js_sys::{Array, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;

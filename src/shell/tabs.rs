@@ -2,7 +2,10 @@
 //! work plugs into. Today refresh is single flight within this tab only and nothing is
 //! broadcast; `run_exclusive` and `broadcast` are the two places that change.
 
-use std::future::Future;
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use core::future::Future;
 
 use crate::core::{AuthError, Message};
 

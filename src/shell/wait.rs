@@ -1,11 +1,14 @@
 //! Waiting without an executor library: a one-shot slot for parked calls, and a race of two
 //! futures (a parked call against its caller's abort signal).
 
-use std::cell::RefCell;
-use std::future::{Future, poll_fn};
-use std::pin::{Pin, pin};
-use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use alloc::rc::Rc;
+use core::cell::RefCell;
+use core::future::{Future, poll_fn};
+use core::pin::{Pin, pin};
+use core::task::{Context, Poll, Waker};
 
 struct Slot<T> {
     value: Option<T>,
