@@ -140,17 +140,38 @@ async fn login(auth: &AuthClient) {
         .unwrap();
 }
 
+/// Calls `auth.fetch(url, init)` now; the returned future only waits for the answer, so several
+/// calls can be in flight together.
+fn call(
+    auth: &AuthClient,
+    url: &str,
+    init: Option<JsValue>,
+) -> impl std::future::Future<Output = Result<web_sys::Response, JsValue>> + use<> {
+    let promise = auth.fetch(
+        JsValue::from_str(url).unchecked_into(),
+        init.map(JsCast::unchecked_into),
+    );
+    async move { settle(promise).await.map(JsCast::unchecked_into) }
+}
+
 async fn fetch(
     auth: &AuthClient,
     url: &str,
     init: Option<JsValue>,
 ) -> Result<web_sys::Response, JsValue> {
-    settle(auth.fetch(
-        JsValue::from_str(url).unchecked_into(),
-        init.map(JsCast::unchecked_into),
-    ))
-    .await
-    .map(JsCast::unchecked_into)
+    call(auth, url, init).await
+}
+
+/// Fires `count` calls to `path` at once and returns their responses.
+async fn burst(auth: &AuthClient, count: usize, path: &str) -> Vec<web_sys::Response> {
+    let calls: Vec<_> = (0..count)
+        .map(|_| call(auth, &format!("{API}{path}"), None))
+        .collect();
+    let mut responses = Vec::new();
+    for pending in calls {
+        responses.push(pending.await.unwrap());
+    }
+    responses
 }
 
 async fn status(auth: &AuthClient, path: &str) -> u16 {
@@ -283,22 +304,8 @@ async fn fifty_concurrent_calls_with_an_expired_token_make_one_refresh() {
     let auth = client("{}");
     login(&auth).await;
     sleep(1100).await;
-    let calls: Vec<_> = (0..50)
-        .map(|_| {
-            settle(auth.fetch(
-                JsValue::from_str(&format!("{API}/api/ping")).unchecked_into(),
-                None,
-            ))
-        })
-        .collect();
-    for call in calls {
-        assert_eq!(
-            call.await
-                .unwrap()
-                .unchecked_into::<web_sys::Response>()
-                .status(),
-            200
-        );
+    for response in burst(&auth, 50, "/api/ping").await {
+        assert_eq!(response.status(), 200);
     }
     let counts = stats().await;
     assert_eq!(counts.of("refresh_calls"), 1);
@@ -316,22 +323,8 @@ async fn fifty_concurrent_401s_make_one_refresh() {
     let auth = client("{}");
     login(&auth).await;
     server("/auth/test/rotate-secret", "{}").await;
-    let calls: Vec<_> = (0..50)
-        .map(|_| {
-            settle(auth.fetch(
-                JsValue::from_str(&format!("{API}/api/ping")).unchecked_into(),
-                None,
-            ))
-        })
-        .collect();
-    for call in calls {
-        assert_eq!(
-            call.await
-                .unwrap()
-                .unchecked_into::<web_sys::Response>()
-                .status(),
-            200
-        );
+    for response in burst(&auth, 50, "/api/ping").await {
+        assert_eq!(response.status(), 200);
     }
     let counts = stats().await;
     assert_eq!(counts.of("refresh_calls"), 1);
@@ -504,16 +497,7 @@ async fn a_refused_refresh_ends_the_session_once_and_callers_get_their_401() {
     let recorded = record_states(&auth);
     server("/auth/test/rotate-secret", "{}").await;
     server("/auth/test/revoke-all", "{}").await;
-    let calls: Vec<_> = (0..3)
-        .map(|_| {
-            settle(auth.fetch(
-                JsValue::from_str(&format!("{API}/api/me")).unchecked_into(),
-                None,
-            ))
-        })
-        .collect();
-    for call in calls {
-        let response: web_sys::Response = call.await.unwrap().unchecked_into();
+    for response in burst(&auth, 3, "/api/me").await {
         assert_eq!(response.status(), 401);
         assert!(
             text(response)
@@ -581,14 +565,8 @@ async fn aborting_rejects_at_once_while_the_refresh_goes_on_for_the_others() {
     let init = Object::new();
     Reflect::set(&init, &"signal".into(), &abort_after(150)).unwrap();
     let started = js_sys::Date::now();
-    let aborted = settle(auth.fetch(
-        JsValue::from_str(&format!("{API}/api/me")).unchecked_into(),
-        Some(init.unchecked_into()),
-    ));
-    let patient = settle(auth.fetch(
-        JsValue::from_str(&format!("{API}/api/me")).unchecked_into(),
-        None,
-    ));
+    let aborted = call(&auth, &format!("{API}/api/me"), Some(init.into()));
+    let patient = call(&auth, &format!("{API}/api/me"), None);
     let error = aborted.await.unwrap_err();
     assert_eq!(
         field(&error, "name").as_deref(),
@@ -600,8 +578,7 @@ async fn aborting_rejects_at_once_while_the_refresh_goes_on_for_the_others() {
         js_sys::Date::now() - started < 700.0,
         "rejected while the refresh was still running"
     );
-    let response: web_sys::Response = patient.await.unwrap().unchecked_into();
-    assert_eq!(response.status(), 200);
+    assert_eq!(patient.await.unwrap().status(), 200);
     assert_eq!(stats().await.of("refresh_calls"), 1);
     finish();
 }
@@ -719,13 +696,10 @@ async fn freeing_the_client_rejects_waiting_calls_with_aborted() {
     server("/auth/test/rotate-secret", "{}").await;
     server("/auth/test/refresh-fault", r#"{"kind":"slow","ms":500}"#).await;
     // The promise runs from the moment fetch() is called.
-    let waiting = auth.fetch(
-        JsValue::from_str(&format!("{API}/api/me")).unchecked_into(),
-        None,
-    );
+    let waiting = call(&auth, &format!("{API}/api/me"), None);
     sleep(100).await; // the call got its 401 and waits for the slow refresh
     drop(auth); // free()
-    let result = settle(waiting).await;
+    let result = waiting.await;
     assert_eq!(auth_error_code(&result.unwrap_err()), "aborted");
     // Let the slow refresh land before the next test resets the server's counters.
     sleep(600).await;
