@@ -205,6 +205,6 @@ fn with_cookies(
     response
 }
 
-fn seconds_to_millis(seconds: u64) -> i64 {
+pub(crate) fn seconds_to_millis(seconds: u64) -> i64 {
     i64::try_from(seconds.saturating_mul(1000)).unwrap_or(i64::MAX)
 }

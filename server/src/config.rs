@@ -68,6 +68,11 @@ pub struct Config {
     #[arg(long, env = "AUTHFETCH_TEST_MODE")]
     pub test_mode: bool,
 
+    /// Enable the demo page's routes: `POST /auth/demo/steal` (simulates a stolen refresh token)
+    /// and `GET /demo/headers` (reports whether an `Authorization` header arrived).
+    #[arg(long, env = "AUTHFETCH_DEMO")]
+    pub demo: bool,
+
     /// Directory served at `/` (the demo page).
     #[arg(long, env = "AUTHFETCH_WWW_DIR")]
     pub www_dir: Option<PathBuf>,

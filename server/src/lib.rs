@@ -11,6 +11,7 @@ mod auth;
 mod body;
 pub mod config;
 mod cookies;
+mod demo;
 mod error;
 mod now;
 mod passwords;
@@ -193,6 +194,9 @@ fn router(config: &Config, state: AppState) -> Result<Router, StartError> {
         .route("/api/ping", get(api::ping));
     if config.test_mode {
         router = router.merge(testing::routes());
+    }
+    if config.demo {
+        router = router.merge(demo::routes());
     }
     if let Some(dir) = &config.pkg_dir {
         router = router.nest_service("/pkg", static_dir(dir, "--pkg-dir")?);

@@ -4,15 +4,25 @@ import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
 
 const root = new URL("../../", import.meta.url).pathname;
 const serverBin = process.env.AUTHFETCH_SERVER_BIN ?? join(root, "target/debug/authfetch-server");
 
-/** Starts authfetch-server on a free loopback port; resolves once it is listening. */
-export async function startServer(args = []) {
-  const child = spawn(serverBin, ["--port", "0", "--db", ":memory:", ...args], {
+/** A loopback port that was free a moment ago. */
+export async function freePort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Starts authfetch-server (on `port`, or a free one); resolves once it is listening. */
+export async function startServer(args = [], { port = 0 } = {}) {
+  const child = spawn(serverBin, ["--port", String(port), "--db", ":memory:", ...args], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const lines = createInterface({ input: child.stdout });
