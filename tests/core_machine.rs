@@ -655,3 +655,46 @@ fn tokens_never_print() {
     assert!(!printed.contains("secret"), "{printed}");
     assert!(printed.contains("[redacted]"));
 }
+
+#[test]
+fn a_ticket_stops_being_current_when_the_session_is_decided_elsewhere() {
+    let mut m = machine();
+    let bearer = signed_in(&mut m, None, T0);
+    assert_eq!(m.begin(1, api(), T0), Begin::Send(Some(bearer)));
+    assert_eq!(m.response(1, 401, Some(bearer), true), Reply::Wait);
+    let ticket = one_ticket(&drain(&mut m));
+    assert!(m.ticket_is_current(ticket));
+    m.heard(Message::SignedOut); // another tab signed out while this one waited for the lock
+    assert!(
+        !m.ticket_is_current(ticket),
+        "the waiting refresh must not present the cookie"
+    );
+    m.refresh_finished(ticket, RefreshOutcome::SessionOver, T0);
+    assert!(drain(&mut m).contains(&Action::Deliver { id: 1 }));
+}
+
+#[test]
+fn revisiting_after_sleep_refreshes_a_due_token_once() {
+    let mut m = machine(); // leeway 30 s
+    signed_in(&mut m, Some(300.0), T0);
+    m.revisit(T0 + 60_000.0);
+    assert!(drain(&mut m).is_empty(), "not due yet: nothing to do");
+    m.revisit(T0 + 3_600_000.0); // an hour asleep
+    m.revisit(T0 + 3_600_001.0); // visibilitychange and online in a row
+    let actions = drain(&mut m);
+    let ticket = one_ticket(&actions);
+    m.refresh_finished(
+        ticket,
+        RefreshOutcome::Granted(grant("fresh", Some(300.0))),
+        T0 + 3_600_100.0,
+    );
+    assert_eq!(emitted(&drain(&mut m)), [State::SignedIn]);
+    assert!(matches!(
+        m.begin(2, api(), T0 + 3_600_200.0),
+        Begin::Send(Some(_))
+    ));
+    // Nothing held: nothing to refresh.
+    let mut fresh = machine();
+    fresh.revisit(T0);
+    assert!(drain(&mut fresh).is_empty());
+}

@@ -317,6 +317,26 @@ impl Machine {
         Reply::Wait
     }
 
+    /// Whether the refresh started for `ticket` still matters. A refresh that waited for the
+    /// cross-tab lock checks this before calling the server: if a login, logout or another
+    /// tab's sign-out decided the session meanwhile, it must not present the cookie.
+    pub fn ticket_is_current(&self, ticket: RefreshTicket) -> bool {
+        ticket.0 == self.epoch
+    }
+
+    /// The page became visible or the network came back at `now_ms`: a token that expired while
+    /// the tab slept (timers are throttled, the clock is not) is refreshed once, now, instead of
+    /// failing the next call.
+    pub fn revisit(&mut self, now_ms: f64) {
+        let due = self
+            .held
+            .as_ref()
+            .is_some_and(|held| held.refresh_due(now_ms));
+        if due && !self.refreshing {
+            self.start_refresh();
+        }
+    }
+
     /// `refresh()` was called: refresh now, or join the refresh already running, whatever the
     /// client believed about the session.
     pub fn refresh(&mut self, id: RequestId) {
@@ -461,12 +481,16 @@ impl Machine {
             call.waiting = Some(waiting);
         }
         if !self.refreshing {
-            self.refreshing = true;
-            self.before_refresh = self.reported;
-            self.report(State::Refreshing);
-            self.actions
-                .push_back(Action::StartRefresh(RefreshTicket(self.epoch)));
+            self.start_refresh();
         }
+    }
+
+    fn start_refresh(&mut self) {
+        self.refreshing = true;
+        self.before_refresh = self.reported;
+        self.report(State::Refreshing);
+        self.actions
+            .push_back(Action::StartRefresh(RefreshTicket(self.epoch)));
     }
 
     fn mark_retried(&mut self, id: RequestId) {

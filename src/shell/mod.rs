@@ -138,18 +138,31 @@ impl AuthClient {
             logout: resolve("logoutUrl", &options.logout_url)?,
         };
         let tabs = tabs::Tabs::new(&endpoints.refresh, options.cross_tab);
-        Ok(AuthClient {
-            inner: Rc::new(Inner {
-                machine: RefCell::new(Machine::new(options)),
-                endpoints,
-                tabs,
-                listeners: RefCell::default(),
-                next_listener: Cell::new(0),
-                next_call: Cell::new(0),
-                parked: RefCell::default(),
-                freed: Cell::new(false),
-            }),
-        })
+        let inner = Rc::new(Inner {
+            machine: RefCell::new(Machine::new(options)),
+            endpoints,
+            tabs,
+            listeners: RefCell::default(),
+            next_listener: Cell::new(0),
+            next_call: Cell::new(0),
+            parked: RefCell::default(),
+            freed: Cell::new(false),
+        });
+        let weak = Rc::downgrade(&inner);
+        inner.tabs.listen(move |message| {
+            if let Some(inner) = weak.upgrade() {
+                inner.machine.borrow_mut().heard(message);
+                inner.pump();
+            }
+        });
+        let weak = Rc::downgrade(&inner);
+        inner.tabs.on_wake(move || {
+            if let Some(inner) = weak.upgrade() {
+                inner.machine.borrow_mut().revisit(js_sys::Date::now());
+                inner.pump();
+            }
+        });
+        Ok(AuthClient { inner })
     }
 
     /// `fetch`, with the bearer token attached to requests for the API origins and a silent
@@ -221,6 +234,7 @@ impl Drop for AuthClient {
     /// `free()`: calls still waiting are rejected with `aborted`; the rest finish quietly.
     fn drop(&mut self) {
         self.inner.freed.set(true);
+        self.inner.tabs.close();
         self.inner.listeners.borrow_mut().clear();
         let parked = core::mem::take(&mut *self.inner.parked.borrow_mut());
         for (_, sender) in parked {
@@ -452,14 +466,62 @@ impl Inner {
     }
 
     async fn run_refresh(self: Rc<Self>, ticket: RefreshTicket) {
-        let outcome = match self.tabs.run_exclusive(self.call_refresh()).await {
-            Ok(outcome) => outcome,
-            Err(error) => RefreshOutcome::Failed(error),
+        let outcome = match self.tabs.lock_name() {
+            Some(lock) => Rc::clone(&self).refresh_under_lock(lock, ticket).await,
+            None => self.call_refresh().await,
         };
+        // The lock is released by now: listeners run outside it, so one that awaits
+        // `auth.fetch` cannot deadlock the next refresh.
         self.machine
             .borrow_mut()
             .refresh_finished(ticket, outcome, js_sys::Date::now());
         self.pump();
+    }
+
+    /// One refresh while holding the cross-tab lock, so no other tab presents the same rotated
+    /// cookie at the same time. The wait for the lock is bounded by `timeoutMs`.
+    async fn refresh_under_lock(
+        self: Rc<Self>,
+        lock: &str,
+        ticket: RefreshTicket,
+    ) -> RefreshOutcome {
+        let timeout_ms = self.timeout_ms();
+        let outcome: Rc<RefCell<Option<RefreshOutcome>>> = Rc::default();
+        let (inner, slot) = (Rc::clone(&self), Rc::clone(&outcome));
+        let work = Closure::once_into_js(move || {
+            promise(async move {
+                // While this tab waited, another may have signed out (or this one logged in or
+                // out): then the cookie must not be presented; the stale ticket settles the
+                // waiting calls from the new session state, whatever is reported here.
+                let current = inner.machine.borrow().ticket_is_current(ticket);
+                let result = if current {
+                    inner.call_refresh().await
+                } else {
+                    RefreshOutcome::SessionOver
+                };
+                *slot.borrow_mut() = Some(result);
+                Ok(JsValue::UNDEFINED)
+            })
+        });
+        let granted = wasm_bindgen_futures::JsFuture::from(tabs::request_lock(
+            lock,
+            timeout_ms,
+            work.unchecked_ref(),
+        ))
+        .await;
+        let reported = outcome.borrow_mut().take();
+        match (granted, reported) {
+            (Ok(_), Some(result)) => result,
+            _ => RefreshOutcome::Failed(AuthError::new(
+                ErrorCode::Timeout,
+                [
+                    "the cross-tab refresh lock was not granted within ",
+                    &crate::core::error::decimal(u64::from(timeout_ms)),
+                    " ms",
+                ]
+                .concat(),
+            )),
+        }
     }
 
     async fn call_refresh(&self) -> RefreshOutcome {

@@ -1,0 +1,203 @@
+// Across tabs: several pages of one browser context (one cookie jar), each with its own
+// AuthClient, against the reference server with refresh-token rotation and reuse detection.
+import { after, afterEach, before, beforeEach, test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { launchChromium, startServer } from "./support.mjs";
+
+const root = new URL("../../", import.meta.url).pathname;
+let server;
+let browser;
+let pages = [];
+
+before(async () => {
+  server = await startServer([
+    "--test-mode",
+    "--www-dir", join(root, "tests/e2e/fixtures/page"),
+    "--pkg-dir", join(root, "pkg/web"),
+  ]);
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+beforeEach(async () => {
+  await browser.context.clearCookies();
+  await control("/auth/test/reset");
+});
+
+afterEach(async () => {
+  await Promise.all(pages.map((page) => page.close().catch(() => {})));
+  pages = [];
+});
+
+async function control(path, body = {}) {
+  const response = await fetch(`${server.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  assert.ok(response.ok, `${path} answered ${response.status}`);
+}
+
+async function stats() {
+  return (await fetch(`${server.url}/auth/stats`)).json();
+}
+
+async function journal(path) {
+  const entries = await (await fetch(`${server.url}/auth/test/requests`)).json();
+  return entries.filter((entry) => entry.path === path);
+}
+
+/** A new tab with a client (`window.auth`) and the states it reported (`window.states`). */
+async function openTab(options = {}, { beforeLoad } = {}) {
+  const page = await browser.context.newPage();
+  pages.push(page);
+  page.messages = [];
+  page.on("console", (message) => page.messages.push(`${message.type()}: ${message.text()}`));
+  page.on("pageerror", (error) => page.messages.push(`pageerror: ${error}`));
+  if (beforeLoad) await page.addInitScript(beforeLoad);
+  await page.goto(`${server.url}/`);
+  await page.evaluate(async (options) => {
+    const { default: init, AuthClient } = await import("/pkg/index.js");
+    await init();
+    window.AuthClient = AuthClient;
+    window.states = [];
+    window.auth = new AuthClient(options);
+    window.auth.onChange((state) => window.states.push(state));
+  }, options);
+  return page;
+}
+
+const login = (page) => page.evaluate(() => auth.login({ username: "demo", password: "demo" }));
+const status = (page, path = "/api/me") => page.evaluate((p) => auth.fetch(p).then((r) => r.status), path);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Every tab fires `perTab` calls at the same wall-clock instant; returns their statuses. */
+function fireTogether(tabs, perTab) {
+  const at = Date.now() + 250;
+  return Promise.all(
+    tabs.map((page) =>
+      page.evaluate(
+        ({ at, perTab }) =>
+          new Promise((resolve) => setTimeout(resolve, at - Date.now())).then(() =>
+            Promise.all(Array.from({ length: perTab }, () => auth.fetch("/api/ping").then((r) => r.status, (e) => e.code))),
+          ),
+        { at, perTab },
+      ),
+    ),
+  );
+}
+
+test("five tabs whose tokens expired together, twenty rounds: no reuse detection, every call succeeds", async () => {
+  await control("/auth/test/config", { access_ttl: 1 });
+  const tabs = [];
+  for (let i = 0; i < 5; i++) tabs.push(await openTab());
+  await login(tabs[0]);
+  for (const tab of tabs) assert.equal(await status(tab), 200);
+  for (let round = 1; round <= 20; round++) {
+    await sleep(1100); // every tab's token is now due
+    const statuses = await fireTogether(tabs, 3);
+    assert.deepEqual(statuses.flat(), Array(15).fill(200), `round ${round}`);
+  }
+  const counts = await stats();
+  assert.equal(counts.reuse_detections, 0, "no tab ever presented a used refresh token");
+  assert.equal(counts.refresh_ok, counts.refresh_calls, "every refresh succeeded");
+  assert.ok(counts.refresh_calls >= 100, `each tab refreshed in each round (${counts.refresh_calls})`);
+});
+
+test("control: without the cross-tab lock the same race trips reuse detection", async () => {
+  await control("/auth/test/config", { access_ttl: 1 });
+  const tabs = [];
+  for (let i = 0; i < 5; i++) tabs.push(await openTab({ crossTab: false }));
+  await login(tabs[0]);
+  for (const tab of tabs) assert.equal(await status(tab), 200);
+  for (let round = 1; round <= 3 && (await stats()).reuse_detections === 0; round++) {
+    await sleep(1100);
+    await fireTogether(tabs, 1);
+  }
+  assert.ok((await stats()).reuse_detections > 0, "the race is real, so the test above can fail");
+});
+
+test("signing out in one tab signs out the others within a second", async () => {
+  const [a, b] = [await openTab(), await openTab()];
+  await login(a);
+  assert.equal(await status(b), 200, "b picked up the session with its own refresh");
+  await a.evaluate(() => auth.logout());
+  await b.waitForFunction(() => states.at(-1) === "signed-out", null, { timeout: 1000 });
+  assert.equal(await b.evaluate(() => auth.isAuthenticated), false);
+  assert.equal(await status(b), 401);
+  const calls = await journal("/api/me");
+  assert.equal(calls.at(-1).authorization, null, "b's next call carries no bearer");
+});
+
+test("an expired session in one tab signs out the others", async () => {
+  const [a, b] = [await openTab(), await openTab()];
+  await login(a);
+  assert.equal(await status(b), 200);
+  await control("/auth/test/rotate-secret");
+  await control("/auth/test/revoke-all");
+  assert.equal(await status(a), 401);
+  assert.deepEqual(await a.evaluate(() => states.slice(-2)), ["refreshing", "expired"]);
+  await b.waitForFunction(() => states.at(-1) === "signed-out", null, { timeout: 1000 });
+});
+
+test("signing in in one tab lets the others refresh lazily on their next call", async () => {
+  const [a, b] = [await openTab(), await openTab()];
+  assert.equal(await status(b), 401, "no session yet");
+  assert.equal(await b.evaluate(() => states.at(-1)), "signed-out");
+  await login(a);
+  await sleep(200); // the message crosses
+  assert.equal(await b.evaluate(() => auth.isAuthenticated), false, "no token was sent over");
+  assert.equal(await status(b), 200);
+  assert.equal(await b.evaluate(() => states.at(-1)), "signed-in");
+});
+
+test("a lock held by a tab that is closed is released; a lock wait never exceeds timeoutMs", async () => {
+  const lockName = `authfetch:refresh:${server.url}/auth/refresh`;
+  const [holder, waiter] = [await openTab(), await openTab()];
+  await login(waiter);
+  await control("/auth/test/rotate-secret"); // waiter's next call gets a 401 and must refresh
+  await holder.evaluate((name) => {
+    navigator.locks.request(name, () => new Promise(() => {})); // held until the tab dies
+  }, lockName);
+  // A second client in the waiter's tab with a short timeout gives up on the lock in time.
+  const quick = await waiter.evaluate(() =>
+    new AuthClient({ timeoutMs: 400 }).refresh().then(() => "refreshed", (e) => `${e.name} ${e.code}`),
+  );
+  assert.equal(quick, "AuthError timeout");
+  let settled = false;
+  const pending = status(waiter).then((s) => { settled = true; return s; });
+  await sleep(400);
+  assert.equal(settled, false, "waiting for the lock");
+  await holder.close();
+  assert.equal(await pending, 200, "the browser released the closed tab's lock");
+  assert.equal((await stats()).reuse_detections, 0);
+});
+
+test("without Web Locks: single flight within the tab, said once on the console", async () => {
+  const hideLocks = () => Object.defineProperty(Navigator.prototype, "locks", { get: () => undefined, configurable: true });
+  const tab = await openTab({}, { beforeLoad: hideLocks });
+  await tab.evaluate(() => new AuthClient()); // a second client: still said only once
+  await login(tab);
+  await control("/auth/test/reset");
+  await control("/auth/test/rotate-secret");
+  const statuses = await tab.evaluate(() => Promise.all(Array.from({ length: 10 }, () => auth.fetch("/api/ping").then((r) => r.status))));
+  assert.deepEqual(statuses, Array(10).fill(200));
+  assert.equal((await stats()).refresh_calls, 1);
+  const notes = tab.messages.filter((m) => m.includes("Web Locks API is not available"));
+  assert.deepEqual(notes, ["info: authfetch: the Web Locks API is not available, so refresh is single-flight within each tab only"]);
+});
+
+test("crossTab: false keeps tabs independent", async () => {
+  const [a, b] = [await openTab({ crossTab: false }), await openTab({ crossTab: false })];
+  await login(a);
+  assert.equal(await status(b), 200);
+  await a.evaluate(() => auth.logout());
+  await sleep(500);
+  assert.equal(await b.evaluate(() => states.at(-1)), "signed-in", "b heard nothing");
+  assert.equal(await b.evaluate(() => auth.isAuthenticated), true);
+});
