@@ -201,3 +201,36 @@ test("crossTab: false keeps tabs independent", async () => {
   assert.equal(await b.evaluate(() => states.at(-1)), "signed-in", "b heard nothing");
   assert.equal(await b.evaluate(() => auth.isAuthenticated), true);
 });
+
+test("a listener that awaits auth.fetch while a refresh runs does not deadlock it", async () => {
+  const tab = await openTab();
+  await login(tab);
+  await control("/auth/test/rotate-secret");
+  const result = await tab.evaluate(async () => {
+    let fromListener;
+    const off = auth.onChange((state) => {
+      if (state === "refreshing") fromListener = auth.fetch("/api/items").then((r) => r.status);
+    });
+    const direct = await auth.fetch("/api/me").then((r) => r.status);
+    off();
+    return { direct, fromListener: await fromListener };
+  });
+  assert.deepEqual(result, { direct: 200, fromListener: 200 });
+  assert.equal((await stats()).refresh_calls, 1);
+});
+
+test("coming back online with a token that expired meanwhile refreshes once, before any call", async () => {
+  await control("/auth/test/config", { access_ttl: 1 });
+  const tab = await openTab();
+  await login(tab);
+  await sleep(700); // past the leeway (half of one second)
+  await control("/auth/test/reset");
+  await tab.evaluate(() => {
+    window.dispatchEvent(new Event("online"));
+    window.dispatchEvent(new Event("online"));
+  });
+  await tab.waitForFunction(() => states.at(-1) === "signed-in" && states.at(-2) === "refreshing");
+  const counts = await stats();
+  assert.equal(counts.refresh_calls, 1, "once, for both events");
+  assert.equal(counts.api_calls, 0, "before any API call");
+});
