@@ -1,0 +1,20 @@
+#![no_main]
+// Login, refresh and logout answers: any status with any body.
+use authfetch::core::grant::{classify_login, classify_logout, classify_refresh, parse_grant};
+use libfuzzer_sys::arbitrary::Unstructured;
+use libfuzzer_sys::fuzz_target;
+
+mod value;
+
+fuzz_target!(|data: &[u8]| {
+    let mut u = Unstructured::new(data);
+    let Ok(status) = u.arbitrary::<u16>() else { return };
+    let Ok(json) = u.arbitrary::<bool>() else { return };
+    let Ok(body) = value::value(&mut u, 3) else { return };
+    let body = json.then_some(&body);
+    let _ = parse_grant(body, "refresh", "access_token", "expires_in");
+    let _ = classify_refresh(status, body, "token", "expires_in");
+    let _ = classify_login(status, body, Some("access_token"), "expires_in");
+    let _ = classify_login(status, body, None, "expires_in");
+    let _ = classify_logout(status);
+});
