@@ -104,13 +104,13 @@ impl Model {
         match kind % 12 {
             0 | 1 => {
                 // A request to the API (most often) or elsewhere, with or without its own header.
-                let foreign = arg() % 4 == 0;
+                let foreign = arg().is_multiple_of(4);
                 let origin = if foreign {
                     FOREIGN[usize::from(arg()) % FOREIGN.len()]
                 } else {
                     API
                 };
-                let has_authorization = arg() % 8 == 0;
+                let has_authorization = arg().is_multiple_of(8);
                 let id = self.new_id();
                 let begin = self.machine.begin(
                     id,
@@ -143,7 +143,7 @@ impl Model {
                 };
                 let sent_with = self.on_the_wire.remove(&id).unwrap();
                 let status = [200, 401, 401, 403, 500][usize::from(arg()) % 5];
-                let replayable = arg() % 6 != 0;
+                let replayable = !arg().is_multiple_of(6);
                 match self.machine.response(id, status, sent_with, replayable) {
                     Reply::Deliver => {}
                     Reply::Retry(bearer) => {
@@ -181,7 +181,7 @@ impl Model {
             }
             7 => {
                 let id = self.new_id();
-                let with_token = arg() % 3 != 0;
+                let with_token = !arg().is_multiple_of(3);
                 self.machine.login_succeeded(
                     id,
                     with_token.then(|| grant("login", Some(60.0))),
