@@ -230,13 +230,13 @@ impl Model {
     }
 
     fn send(&mut self, id: u64, bearer: Option<Bearer>) {
-        if bearer.is_some() {
+        if let Some(bearer) = bearer {
             assert!(
                 !self.session_over,
                 "invariant 5: a bearer after the session ended"
             );
             assert!(
-                self.machine.token(bearer.unwrap()).is_some(),
+                self.machine.token(bearer).is_some(),
                 "the bearer names the held token"
             );
         }
