@@ -401,8 +401,8 @@ impl Inner {
         }
     }
 
-    /// One attempt of an API call: a copy of `base` with the bearer attached, under the
-    /// caller's signal and the timeout.
+    /// One attempt of an API call: a copy of `base` under the caller's signal and the timeout,
+    /// with the bearer attached by the captured primitives (see `net`).
     async fn send_api(
         &self,
         base: &Request,
@@ -410,22 +410,14 @@ impl Inner {
         caller: &AbortSignal,
     ) -> Result<web_sys::Response, Failure> {
         let deadline = Deadline::new(Some(caller.clone()), self.timeout_ms());
-        let attempt = base.clone().map_err(Failure::Network)?;
-        let init = RequestInit::new();
-        init.set_signal(Some(deadline.signal()));
-        if let Some(bearer) = bearer {
-            let headers = Headers::new_with_headers(&base.headers()).map_err(Failure::Network)?;
+        let request = net::copy_request(base, deadline.signal()).map_err(Failure::Network)?;
+        let header_value = {
             let machine = self.machine.borrow();
-            if let Some(token) = machine.token(bearer) {
-                headers
-                    .set("authorization", &["Bearer ", token.expose()].concat())
-                    .map_err(Failure::Network)?;
-            }
-            init.set_headers(&headers);
-        }
-        let request =
-            Request::new_with_request_and_init(&attempt, &init).map_err(Failure::Network)?;
-        net::send(&request, &deadline).await
+            bearer
+                .and_then(|bearer| machine.token(bearer))
+                .map(|token| token.expose().to_owned())
+        };
+        net::send(&request, header_value.as_deref(), &deadline).await
     }
 
     /// A call to one of our own endpoints (refresh, login, logout), with cookies.
@@ -446,7 +438,7 @@ impl Inner {
             init.set_body(body);
         }
         let request = Request::new_with_str_and_init(url, &init).map_err(Failure::Network)?;
-        net::send(&request, deadline).await
+        net::send(&request, None, deadline).await
     }
 
     /// The headers for refresh and logout: `refreshHeaders`, plus the CSRF double-submit.

@@ -11,15 +11,54 @@ use web_sys::{AbortSignal, Request, Response};
 use crate::core::{AuthError, ErrorCode, Value};
 use crate::shell::convert::to_value;
 
-#[wasm_bindgen]
+// What handles the token and the refresh answer, captured when the module loads: a script that
+// later replaces `fetch`, `Request`, `Headers.prototype.set` or `Response.prototype.json` (or
+// the getters and `Reflect.apply` these use) never sees a token pass through its replacement.
+#[wasm_bindgen(inline_js = "
+const g = globalThis;
+const apply = g.Reflect.apply;
+const capturedFetch = g.fetch;
+const CapturedRequest = g.Request;
+const requestHeaders = g.Object.getOwnPropertyDescriptor(g.Request.prototype, 'headers').get;
+const cloneRequest = g.Request.prototype.clone;
+const setHeader = g.Headers.prototype.set;
+const readJson = g.Response.prototype.json;
+
+export function send(request, token) {
+  if (token !== undefined) {
+    apply(setHeader, apply(requestHeaders, request, []), ['authorization', 'Bearer ' + token]);
+  }
+  return apply(capturedFetch, g, [request]);
+}
+export function json(response) {
+  return apply(readJson, response, []);
+}
+export function passThrough(input, init) {
+  return apply(capturedFetch, g, init === undefined ? [input] : [input, init]);
+}
+export function copyRequest(request, signal) {
+  const init = g.Object.create(null);
+  init.signal = signal;
+  return new CapturedRequest(apply(cloneRequest, request, []), init);
+}")]
 extern "C" {
-    /// The global `fetch`, bound as in gloo-net so it works in workers too.
-    #[wasm_bindgen(js_name = fetch)]
-    fn fetch_request(request: &Request) -> Promise;
+    /// Sends `request` with the captured `fetch`, first setting `Authorization: Bearer <token>`
+    /// on its own headers with the captured setter when a token is given.
+    #[wasm_bindgen(js_name = send)]
+    fn captured_send(request: &Request, token: Option<&str>) -> Promise;
+
+    /// `response.json()` with the captured method.
+    #[wasm_bindgen(js_name = json)]
+    fn captured_json(response: &Response) -> Promise;
 
     /// `fetch(input, init)` with the caller's own arguments, for requests passed through.
-    #[wasm_bindgen(js_name = fetch)]
-    fn fetch_raw(input: &JsValue, init: &JsValue) -> Promise;
+    #[wasm_bindgen(js_name = passThrough)]
+    fn captured_pass_through(input: &JsValue, init: &JsValue) -> Promise;
+
+    /// A copy of `request` under `signal`, cloned first so `request` keeps its body for a retry.
+    #[wasm_bindgen(catch, js_name = copyRequest)]
+    pub(crate) fn copy_request(request: &Request, signal: &AbortSignal)
+    -> Result<Request, JsValue>;
 }
 
 /// Why a call produced no response.
@@ -107,9 +146,14 @@ impl Deadline {
     }
 }
 
-/// Sends `request` (already carrying `deadline.signal()`).
-pub(crate) async fn send(request: &Request, deadline: &Deadline) -> Result<Response, Failure> {
-    JsFuture::from(fetch_request(request))
+/// Sends `request` (already carrying `deadline.signal()`), with `Authorization: Bearer <token>`
+/// when a token is given.
+pub(crate) async fn send(
+    request: &Request,
+    token: Option<&str>,
+    deadline: &Deadline,
+) -> Result<Response, Failure> {
+    JsFuture::from(captured_send(request, token))
         .await
         .map(JsCast::unchecked_into)
         .map_err(|error| deadline.failure(error))
@@ -117,7 +161,7 @@ pub(crate) async fn send(request: &Request, deadline: &Deadline) -> Result<Respo
 
 /// `fetch(input, init)` exactly as the caller wrote it.
 pub(crate) async fn pass_through(input: &JsValue, init: &JsValue) -> Result<JsValue, JsValue> {
-    JsFuture::from(fetch_raw(input, init)).await
+    JsFuture::from(captured_pass_through(input, init)).await
 }
 
 /// The response body as core data (`None`: not JSON), top-level fields only: that is all a
@@ -126,10 +170,7 @@ pub(crate) async fn json_body(
     response: &Response,
     deadline: &Deadline,
 ) -> Result<Option<Value>, Failure> {
-    let Ok(promise) = response.json() else {
-        return Ok(None);
-    };
-    match JsFuture::from(promise).await {
+    match JsFuture::from(captured_json(response)).await {
         Ok(body) => Ok(Some(to_value(&body, 1))),
         // A body that stopped arriving because the deadline passed is a timeout, not bad JSON.
         Err(error) => match deadline.failure(error) {

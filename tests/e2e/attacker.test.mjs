@@ -1,0 +1,145 @@
+// The attacker's view: a script injected into the page after the app signed in tries to get
+// the access token by every route it has. The real tokens come from the server's journal of
+// what it received, so the test knows exactly what to look for.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { launchChromium, startServer } from "./support.mjs";
+
+const root = new URL("../../", import.meta.url).pathname;
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer([
+    "--test-mode",
+    "--www-dir", join(root, "tests/e2e/fixtures/page"),
+    "--pkg-dir", join(root, "pkg/web"),
+  ]);
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function control(path) {
+  const response = await fetch(`${server.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+  assert.ok(response.ok);
+}
+
+/** Every bearer token the server saw, from its journal. */
+async function tokensSeenByServer() {
+  const entries = await (await fetch(`${server.url}/auth/test/requests`)).json();
+  return [...new Set(entries.map((e) => e.authorization).filter((a) => a?.startsWith("Bearer ")).map((a) => a.slice(7)))];
+}
+
+test("an injected script cannot get the access token through the page's JavaScript", async () => {
+  const page = await browser.context.newPage();
+  await page.goto(`${server.url}/`);
+
+  // The app: signs in and makes an authenticated call.
+  await page.evaluate(async () => {
+    const { default: init, AuthClient } = await import("/pkg/index.js");
+    await init();
+    window.app = { auth: new AuthClient(), states: [] };
+    window.app.auth.onChange((state) => window.app.states.push(state));
+    await window.app.auth.login({ username: "demo", password: "demo" });
+    await window.app.auth.fetch("/api/me");
+  });
+
+  // The attacker, from here on. Everything it can observe goes into `loot`.
+  const findings = await page.evaluate(async () => {
+    const loot = {};
+    const grab = (route, value) => {
+      let text;
+      try { text = typeof value === "string" ? value : JSON.stringify(value, (k, v) => (typeof v === "bigint" ? String(v) : v)); } catch { text = String(value); }
+      loot[route] = (loot[route] ?? "") + "\n" + text;
+    };
+    const consoleLines = [];
+    for (const level of ["log", "info", "warn", "error", "debug"]) {
+      const original = console[level];
+      console[level] = (...args) => { consoleLines.push(args.map(String).join(" ")); original.apply(console, args); };
+    }
+    const { auth } = window.app;
+
+    // 1. The client object and its prototype.
+    const proto = Object.getPrototypeOf(auth);
+    grab("client object", Object.fromEntries(Reflect.ownKeys(auth).map((k) => [String(k), String(auth[k])])));
+    grab("client prototype", Reflect.ownKeys(proto).map((k) => {
+      const d = Object.getOwnPropertyDescriptor(proto, k);
+      let v; try { v = d.get ? d.get.call(auth) : typeof d.value; } catch (e) { v = String(e); }
+      return `${String(k)}=${String(v)}`;
+    }));
+    grab("client as text", [String(auth), JSON.stringify(auth)]);
+
+    // 2. Errors and events.
+    const { AuthClient, AuthError } = await import("/pkg/index.js");
+    for (const attempt of [
+      () => new AuthClient({ bogus: 1 }),
+      () => auth.login({ username: "demo", password: "wrong" }),
+      () => new AuthClient({ timeoutMs: 1, apiOrigins: [location.origin] }).fetch("/api/me"),
+    ]) {
+      try { await attempt(); } catch (error) { grab("errors", { name: error.name, code: error.code, message: error.message, stack: error.stack, cause: String(error.cause), own: Object.getOwnPropertyNames(error) }); }
+    }
+    grab("events", window.app.states);
+
+    // 3. The module's exports, and init() called again: its result exposes the wasm memory.
+    const module = await import("/pkg/index.js");
+    grab("module exports", Object.keys(module));
+    const exports = await module.default();
+    grab("init() result", Object.keys(exports));
+    if (exports.memory instanceof WebAssembly.Memory) {
+      loot["wasm memory"] = new TextDecoder("latin1").decode(new Uint8Array(exports.memory.buffer));
+    }
+
+    // 4. Network entries visible to the page.
+    grab("resource timing", performance.getEntriesByType("resource").map((e) => e.toJSON()));
+
+    // 5. Prototype poisoning after the client was created, then authenticated calls and a refresh.
+    const seen = [];
+    const record = (label) => (...args) => seen.push(`${label}: ${args.map((a) => {
+      try {
+        if (a instanceof Headers) return JSON.stringify([...a]);
+        if (a instanceof Request) return `${a.url} ${JSON.stringify([...a.headers])}`;
+        return JSON.stringify(a);
+      } catch { return String(a); }
+    }).join(" ")}`);
+    const poison = (target, name, label) => {
+      const original = target[name];
+      const spy = record(label);
+      target[name] = function (...args) { spy(...args); return original.apply(this, args); };
+    };
+    poison(window, "fetch", "window.fetch");
+    poison(Headers.prototype, "set", "Headers.set");
+    poison(Headers.prototype, "append", "Headers.append");
+    poison(Response.prototype, "json", "Response.json");
+    poison(Response.prototype, "text", "Response.text");
+    const OriginalRequest = window.Request;
+    window.Request = function (...args) { record("new Request")(...args); return new OriginalRequest(...args); };
+    window.Request.prototype = OriginalRequest.prototype;
+    const headersGetter = Object.getOwnPropertyDescriptor(Request.prototype, "headers").get;
+    Object.defineProperty(Request.prototype, "headers", { configurable: true, get() { const h = headersGetter.call(this); seen.push(`Request.headers getter: ${JSON.stringify([...h])}`); return h; } });
+    await fetch("/auth/test/rotate-secret", { method: "POST" }); // forces a 401 and a refresh
+    await auth.fetch("/api/me");
+    await auth.fetch("/api/items");
+    await auth.fetch("/api/echo", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    grab("poisoned prototypes", seen);
+    grab("console", consoleLines);
+    return loot;
+  });
+
+  const tokens = await tokensSeenByServer();
+  assert.ok(tokens.length >= 2, `the login token and the refreshed one were used (${tokens.length})`);
+  const leaks = (route) => tokens.some((token) => findings[route]?.includes(token));
+  const jsRoutes = Object.keys(findings).filter((route) => route !== "wasm memory");
+  assert.deepEqual(jsRoutes.filter(leaks), [], "no JavaScript-visible route reveals a token");
+  assert.ok(findings["poisoned prototypes"].includes("window.fetch"), "the spies were active (the test can see calls)");
+
+  // Known and documented in SECURITY.md: a script that can import the module can read its
+  // linear memory, where the held token is in the clear. This pins that finding; if it ever
+  // changes, update SECURITY.md with it.
+  assert.equal(leaks("wasm memory"), true, "wasm memory scan (known limitation)");
+  await page.close();
+});
