@@ -427,8 +427,9 @@ impl Inner {
         method: &str,
         headers: &Headers,
         body: Option<&JsValue>,
+        want_body: bool,
         deadline: &Deadline,
-    ) -> Result<web_sys::Response, Failure> {
+    ) -> Result<net::Answer, Failure> {
         let init = RequestInit::new();
         init.set_method(method);
         init.set_credentials(RequestCredentials::Include);
@@ -438,7 +439,7 @@ impl Inner {
             init.set_body(body);
         }
         let request = Request::new_with_str_and_init(url, &init).map_err(Failure::Network)?;
-        net::send(&request, None, deadline).await
+        net::exchange(&request, want_body, deadline).await
     }
 
     /// The headers for refresh and logout: `refreshHeaders`, plus the CSRF double-submit.
@@ -535,25 +536,25 @@ impl Inner {
             ));
         };
         let deadline = Deadline::new(None, timeout_ms);
-        let response = match self
-            .call_endpoint(&self.endpoints.refresh, method, &headers, None, &deadline)
+        match self
+            .call_endpoint(
+                &self.endpoints.refresh,
+                method,
+                &headers,
+                None,
+                true,
+                &deadline,
+            )
             .await
         {
-            Ok(response) => response,
-            Err(failure) => return RefreshOutcome::Failed(failure.to_auth_error(WHAT, timeout_ms)),
-        };
-        let status = response.status();
-        let body = if response.ok() {
-            match net::json_body(&response, &deadline).await {
-                Ok(body) => body,
-                Err(failure) => {
-                    return RefreshOutcome::Failed(failure.to_auth_error(WHAT, timeout_ms));
-                }
-            }
-        } else {
-            None
-        };
-        classify_refresh(status, body.as_ref(), &token_field, &expires_in_field)
+            Ok(answer) => classify_refresh(
+                answer.status,
+                answer.body.as_ref(),
+                &token_field,
+                &expires_in_field,
+            ),
+            Err(failure) => RefreshOutcome::Failed(failure.to_auth_error(WHAT, timeout_ms)),
+        }
     }
 
     async fn login(self: Rc<Self>, credentials: JsValue) -> Result<JsValue, JsValue> {
@@ -574,17 +575,6 @@ impl Inner {
             })?;
         let headers = Headers::new()?;
         headers.set("content-type", "application/json")?;
-        let deadline = Deadline::new(None, timeout_ms);
-        let response = self
-            .call_endpoint(
-                &self.endpoints.login,
-                "POST",
-                &headers,
-                Some(&body.into()),
-                &deadline,
-            )
-            .await
-            .map_err(|failure| failure.into_js(WHAT, timeout_ms))?;
         let (token_field, expires_in_field) = {
             let machine = self.machine.borrow();
             let options = machine.options();
@@ -593,16 +583,21 @@ impl Inner {
                 options.expires_in_field.clone(),
             )
         };
-        let body = if response.ok() && token_field.is_some() {
-            net::json_body(&response, &deadline)
-                .await
-                .map_err(|failure| failure.into_js(WHAT, timeout_ms))?
-        } else {
-            None
-        };
+        let deadline = Deadline::new(None, timeout_ms);
+        let answer = self
+            .call_endpoint(
+                &self.endpoints.login,
+                "POST",
+                &headers,
+                Some(&body.into()),
+                token_field.is_some(),
+                &deadline,
+            )
+            .await
+            .map_err(|failure| failure.into_js(WHAT, timeout_ms))?;
         let grant = classify_login(
-            response.status(),
-            body.as_ref(),
+            answer.status,
+            answer.body.as_ref(),
             token_field.as_deref(),
             &expires_in_field,
         )
@@ -622,11 +617,18 @@ impl Inner {
         self.pump();
         let headers = self.session_headers()?;
         let deadline = Deadline::new(None, timeout_ms);
-        let response = self
-            .call_endpoint(&self.endpoints.logout, "POST", &headers, None, &deadline)
+        let answer = self
+            .call_endpoint(
+                &self.endpoints.logout,
+                "POST",
+                &headers,
+                None,
+                false,
+                &deadline,
+            )
             .await
             .map_err(|failure| failure.into_js(WHAT, timeout_ms))?;
-        classify_logout(response.status())
+        classify_logout(answer.status)
             .map(|()| JsValue::UNDEFINED)
             .map_err(|error| auth_error(&error, None))
     }

@@ -3,7 +3,10 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use js_sys::{Array, Promise, Reflect};
+use alloc::rc::Rc;
+use core::cell::RefCell;
+
+use js_sys::{Array, Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, Request, Response};
@@ -23,6 +26,9 @@ const requestHeaders = g.Object.getOwnPropertyDescriptor(g.Request.prototype, 'h
 const cloneRequest = g.Request.prototype.clone;
 const setHeader = g.Headers.prototype.set;
 const readJson = g.Response.prototype.json;
+const responseStatus = g.Object.getOwnPropertyDescriptor(g.Response.prototype, 'status').get;
+const CapturedPromise = g.Promise;
+const then = g.Promise.prototype.then;
 
 export function send(request, token) {
   if (token !== undefined) {
@@ -30,8 +36,27 @@ export function send(request, token) {
   }
   return apply(capturedFetch, g, [request]);
 }
-export function json(response) {
-  return apply(readJson, response, []);
+// Login and refresh answers carry tokens. Their status and body are handed to `deliver` by a
+// direct call; the promise returned resolves with nothing, so a replaced Promise.prototype.then
+// watching what the wasm awaits never sees the Response or the body.
+export function exchange(request, wantBody, deliver) {
+  return new CapturedPromise((resolve, reject) => {
+    apply(then, apply(capturedFetch, g, [request]), [
+      (response) => {
+        const status = apply(responseStatus, response, []);
+        if (!wantBody || status < 200 || status > 299) {
+          deliver(status, undefined, false);
+          resolve();
+          return;
+        }
+        apply(then, apply(readJson, response, []), [
+          (body) => { deliver(status, body, true); resolve(); },
+          () => { deliver(status, undefined, false); resolve(); },
+        ]);
+      },
+      reject,
+    ]);
+  });
 }
 export function passThrough(input, init) {
   return apply(capturedFetch, g, init === undefined ? [input] : [input, init]);
@@ -47,9 +72,10 @@ extern "C" {
     #[wasm_bindgen(js_name = send)]
     fn captured_send(request: &Request, token: Option<&str>) -> Promise;
 
-    /// `response.json()` with the captured method.
-    #[wasm_bindgen(js_name = json)]
-    fn captured_json(response: &Response) -> Promise;
+    /// Sends `request` and calls `deliver(status, body, parsed)` once it is answered (the body
+    /// only when `want_body` and 2xx; `parsed` false when it was not JSON).
+    #[wasm_bindgen(js_name = exchange)]
+    fn captured_exchange(request: &Request, want_body: bool, deliver: &Function) -> Promise;
 
     /// `fetch(input, init)` with the caller's own arguments, for requests passed through.
     #[wasm_bindgen(js_name = passThrough)]
@@ -164,19 +190,44 @@ pub(crate) async fn pass_through(input: &JsValue, init: &JsValue) -> Result<JsVa
     JsFuture::from(captured_pass_through(input, init)).await
 }
 
-/// The response body as core data (`None`: not JSON), top-level fields only: that is all a
-/// token answer needs, and nested values are never copied into wasm.
-pub(crate) async fn json_body(
-    response: &Response,
+/// An answer from one of our own endpoints.
+pub(crate) struct Answer {
+    /// The HTTP status.
+    pub(crate) status: u16,
+    /// The JSON body, top-level fields only (all a token answer needs; nested values are never
+    /// copied into wasm), when it was asked for and the status is 2xx. `None`: not JSON.
+    pub(crate) body: Option<Value>,
+}
+
+/// Sends `request` (already carrying `deadline.signal()`) to one of our own endpoints.
+pub(crate) async fn exchange(
+    request: &Request,
+    want_body: bool,
     deadline: &Deadline,
-) -> Result<Option<Value>, Failure> {
-    match JsFuture::from(captured_json(response)).await {
-        Ok(body) => Ok(Some(to_value(&body, 1))),
-        // A body that stopped arriving because the deadline passed is a timeout, not bad JSON.
-        Err(error) => match deadline.failure(error) {
-            Failure::Network(_) => Ok(None),
-            failure => Err(failure),
+) -> Result<Answer, Failure> {
+    let delivered: Rc<RefCell<Option<Answer>>> = Rc::default();
+    let slot = Rc::clone(&delivered);
+    let deliver = Closure::<dyn FnMut(u16, JsValue, bool)>::new(
+        move |status: u16, body: JsValue, parsed: bool| {
+            let body = parsed.then(|| to_value(&body, 1));
+            *slot.borrow_mut() = Some(Answer { status, body });
         },
+    );
+    JsFuture::from(captured_exchange(
+        request,
+        want_body,
+        deliver.as_ref().unchecked_ref(),
+    ))
+    .await
+    .map_err(|error| deadline.failure(error))?;
+    let answer = delivered.borrow_mut().take();
+    match answer {
+        // A body that stopped arriving because the deadline passed is a timeout, not bad JSON.
+        Some(Answer { body: None, .. }) if want_body && deadline.timeout.aborted() => {
+            Err(Failure::Timeout)
+        }
+        Some(answer) => Ok(answer),
+        None => Err(Failure::Timeout),
     }
 }
 

@@ -119,12 +119,26 @@ test("an injected script cannot get the access token through the page's JavaScri
     const OriginalRequest = window.Request;
     window.Request = function (...args) { record("new Request")(...args); return new OriginalRequest(...args); };
     window.Request.prototype = OriginalRequest.prototype;
+    // Promise.prototype.then sees what anything awaits; a Response seen there is cloned and read.
+    const originalThen = Promise.prototype.then;
+    Promise.prototype.then = function (onFulfilled, onRejected) {
+      return originalThen.call(this, (value) => {
+        if (value instanceof Response) {
+          try { originalThen.call(value.clone().text(), (body) => seen.push(`then/Response body: ${body}`)); } catch {}
+        } else if (value !== undefined) {
+          try { seen.push(`then value: ${JSON.stringify(value)}`); } catch {}
+        }
+        return typeof onFulfilled === "function" ? onFulfilled(value) : value;
+      }, onRejected);
+    };
     const headersGetter = Object.getOwnPropertyDescriptor(Request.prototype, "headers").get;
     Object.defineProperty(Request.prototype, "headers", { configurable: true, get() { const h = headersGetter.call(this); seen.push(`Request.headers getter: ${JSON.stringify([...h])}`); return h; } });
     await fetch("/auth/test/rotate-secret", { method: "POST" }); // forces a 401 and a refresh
     await auth.fetch("/api/me");
     await auth.fetch("/api/items");
     await auth.fetch("/api/echo", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    await new Promise((resolve) => setTimeout(resolve, 200)); // let cloned bodies arrive
+    Promise.prototype.then = originalThen;
     grab("poisoned prototypes", seen);
     grab("console", consoleLines);
     return loot;
