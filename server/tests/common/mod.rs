@@ -81,8 +81,13 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub fn spawn(args: &[&str]) -> Self {
+        Self::spawn_on(0, args)
+    }
+
+    /// The binary on `port` (0: a free one).
+    pub fn spawn_on(port: u16, args: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_authfetch-server"))
-            .args(["--port", "0"])
+            .args(["--port", &port.to_string()])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -228,6 +233,24 @@ impl Client {
         headers: &[(&str, &str)],
         body: impl Into<Bytes>,
     ) -> Reply {
+        let reply = self.try_send(method, path, headers, body).await.unwrap();
+        assert!(
+            self.server_errors_expected || reply.status.as_u16() < 500,
+            "server error {}: {:?}",
+            reply.status,
+            String::from_utf8_lossy(&reply.body)
+        );
+        reply
+    }
+
+    /// Like `send`, but a connection that fails (a server restarting) is an `Err`, not a panic.
+    pub async fn try_send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Bytes>,
+    ) -> Result<Reply, Box<dyn std::error::Error + Send + Sync>> {
         let mut request = Request::builder()
             .method(method)
             .uri(path)
@@ -235,26 +258,19 @@ impl Client {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let request = request.body(Full::new(body.into())).unwrap();
-        let stream = tokio::net::TcpStream::connect(self.addr).await.unwrap();
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .unwrap();
+        let request = request.body(Full::new(body.into()))?;
+        let stream = tokio::net::TcpStream::connect(self.addr).await?;
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
         tokio::spawn(connection);
-        let response = sender.send_request(request).await.unwrap();
+        let response = sender.send_request(request).await?;
         let (parts, body) = response.into_parts();
-        let body = body.collect().await.unwrap().to_bytes();
-        assert!(
-            self.server_errors_expected || parts.status.as_u16() < 500,
-            "server error {}: {:?}",
-            parts.status,
-            String::from_utf8_lossy(&body)
-        );
-        Reply {
+        let body = body.collect().await?.to_bytes();
+        Ok(Reply {
             status: parts.status,
             headers: parts.headers,
             body,
-        }
+        })
     }
 
     pub async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
