@@ -36,10 +36,14 @@ impl fmt::Display for Token {
 
 impl Drop for Token {
     fn drop(&mut self) {
-        // Overwrite the bytes so a dropped token does not linger in (wasm) memory. black_box
-        // keeps the optimiser from removing writes to memory that is about to be freed.
-        let mut bytes = core::mem::take(&mut self.0).into_bytes();
-        bytes.fill(0);
-        core::hint::black_box(&bytes);
+        overwrite(core::mem::take(&mut self.0));
     }
+}
+
+/// Zeroes `text` before freeing it, so a secret does not linger in (wasm) memory. `black_box`
+/// keeps the optimiser from removing writes to memory that is about to be freed.
+pub(crate) fn overwrite(text: String) {
+    let mut bytes = text.into_bytes();
+    bytes.fill(0);
+    core::hint::black_box(&bytes);
 }

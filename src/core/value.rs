@@ -26,6 +26,19 @@ pub enum Value {
     Other(&'static str),
 }
 
+/// What a missing property reads as (a `static`: values with `Drop` are not promoted).
+static UNDEFINED: Value = Value::Undefined;
+
+impl Drop for Value {
+    /// A parsed login or refresh answer holds the token in one of these strings: overwrite
+    /// strings when dropped, so no copy lingers in (wasm) memory after the token was taken.
+    fn drop(&mut self) {
+        if let Value::String(text) = self {
+            crate::core::token::overwrite(core::mem::take(text));
+        }
+    }
+}
+
 impl Value {
     /// The property `key` of an object; `Undefined` for anything else or a missing key.
     pub fn get(&self, key: &str) -> &Value {
@@ -33,8 +46,8 @@ impl Value {
             Value::Object(entries) => entries
                 .iter()
                 .find(|(k, _)| k == key)
-                .map_or(&Value::Undefined, |(_, v)| v),
-            _ => &Value::Undefined,
+                .map_or(&UNDEFINED, |(_, v)| v),
+            _ => &UNDEFINED,
         }
     }
 
