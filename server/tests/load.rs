@@ -55,6 +55,8 @@ async fn refresh(client: Client, token: &str, deadline: Instant) -> (StatusCode,
     }
 }
 
+// Run by scripts/test on its own, with its output shown; `--ignored` runs it by hand.
+#[ignore = "a 60-second load test; scripts/test runs it explicitly"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_sessions_rotate_through_a_restart_without_a_false_reuse_detection() {
     let seconds: u64 = std::env::var("AUTHFETCH_LOAD_SECONDS")
