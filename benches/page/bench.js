@@ -1,0 +1,69 @@
+// The clients under test, each set up the way its documentation shows. Every client gets its
+// access token from the same login, and refreshes through the same cookie endpoint.
+import init, { AuthClient } from "/pkg/index.js";
+import "./libs.bundle.js";
+
+await init();
+const { axios, createAuthRefreshInterceptor, ky } = window.libs;
+
+async function loginForToken() {
+  const response = await fetch("/auth/login", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: "demo", password: "demo" }),
+  });
+  return (await response.json()).access_token;
+}
+
+/** Each factory returns { get(path) -> Promise<status> } after signing in. */
+window.clients = {
+  // The floor: fetch with the header set by hand, no refresh logic at all.
+  async native() {
+    const token = await loginForToken();
+    return { get: (path) => fetch(path, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status) };
+  },
+  async authfetch() {
+    const auth = new AuthClient();
+    await auth.login({ username: "demo", password: "demo" });
+    return { get: (path) => auth.fetch(path).then((r) => r.status), free: () => auth.free() };
+  },
+  // axios-auth-refresh's README: an interceptor that refreshes on 401 and retries.
+  async axios() {
+    let token = await loginForToken();
+    const instance = axios.create();
+    instance.interceptors.request.use((config) => {
+      config.headers.Authorization = `Bearer ${token}`;
+      return config;
+    });
+    createAuthRefreshInterceptor(instance, (failedRequest) =>
+      axios.post("/auth/refresh", null, { withCredentials: true }).then((response) => {
+        token = response.data.access_token;
+        failedRequest.response.config.headers.Authorization = `Bearer ${token}`;
+      }),
+    );
+    return { get: (path) => instance.get(path).then((r) => r.status, (e) => e.response?.status ?? 0) };
+  },
+  // ky's README recipe (ky 2): set the header before each request; on the first 401, refresh
+  // and retry with the new token.
+  async ky() {
+    let token = await loginForToken();
+    const api = ky.extend({
+      hooks: {
+        beforeRequest: [({ request }) => { request.headers.set("Authorization", `Bearer ${token}`); }],
+        afterResponse: [
+          async ({ request, response, retryCount }) => {
+            if (response.status === 401 && retryCount === 0) {
+              const refreshed = await ky.post("/auth/refresh", { credentials: "include" }).json();
+              token = refreshed.access_token;
+              const headers = new Headers(request.headers);
+              headers.set("Authorization", `Bearer ${token}`);
+              return ky.retry({ request: new Request(request, { headers }), code: "TOKEN_REFRESHED" });
+            }
+          },
+        ],
+      },
+    });
+    return { get: (path) => api.get(path).then((r) => r.status, (e) => e.response?.status ?? 0) };
+  },
+};
+window.ready = true;
