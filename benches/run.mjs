@@ -18,9 +18,7 @@ await build({ entryPoints: [join(root, "benches/page/libs.js")], outfile: join(w
 
 const server = await startServer(["--test-mode", "--www-dir", www, "--pkg-dir", join(root, "pkg/web")]);
 const browser = await launchChromium();
-const control = (path, body = {}) =>
-  fetch(`${server.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-const stats = async () => (await fetch(`${server.url}/auth/stats`)).json();
+const { control, stats } = server;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function freshPage() {

@@ -62,7 +62,7 @@ after(async () => {
 
 beforeEach(async () => {
   await browser.context.clearCookies();
-  await control("/auth/test/reset");
+  await server.control("/auth/test/reset");
   problems = [];
   page = await browser.context.newPage();
   await page.setViewportSize({ width: 1200, height: 900 });
@@ -90,15 +90,6 @@ afterEach(async (context) => {
   assert.deepEqual(problems, [], "no console errors, no page errors");
   await page.close();
 });
-
-async function control(path) {
-  const response = await fetch(`${server.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
-  assert.ok(response.ok, `${path} answered ${response.status}`);
-}
-
-async function stats() {
-  return (await fetch(`${server.url}/auth/stats`)).json();
-}
 
 async function expectState(state) {
   await page.waitForFunction((s) => document.getElementById("state").dataset.state === s, state, { timeout: 10000 });
@@ -137,19 +128,19 @@ test("sign in, wait past expiry, and the next click shows data without a sign-in
   assert.match(shown, /"username":"demo"/);
   assert.ok(!(await page.isVisible("#sign-in")), "no sign-in prompt");
   await page.waitForFunction(() => [...document.querySelectorAll("#timeline .tag")].some((t) => t.textContent === "proactive refresh"));
-  const counts = await stats();
+  const counts = await server.stats();
   assert.equal(counts.refresh_ok, 1, "one silent refresh");
 });
 
 test("twenty requests at once after expiry make exactly one refresh", async () => {
   await signIn();
   await pastExpiry();
-  await control("/auth/test/reset");
+  await server.control("/auth/test/reset");
   await page.click("[data-action=burst]");
   const shown = await waitForResult("20 requests at once");
   assert.match(shown, /20 × 200/);
   assert.match(shown, /Refresh calls they caused: 1\./);
-  const counts = await stats();
+  const counts = await server.stats();
   assert.equal(counts.refresh_calls, 1);
   assert.equal(counts.api_calls, 20);
   assert.equal(counts.unauthorized_served, 0, "refreshed before sending: no 401 round trip");
@@ -169,7 +160,7 @@ test("sign out ends the session, also after a reload", async () => {
   await expectState("signed-out");
   assert.ok(await page.isVisible("#sign-in"));
   await page.waitForFunction(() => document.getElementById("countdown").textContent === "—");
-  assert.equal((await stats()).logout_calls, 1);
+  assert.equal((await server.stats()).logout_calls, 1);
   await page.reload();
   await expectState("signed-out");
   assert.ok(await page.isVisible("#sign-in"));
@@ -183,7 +174,7 @@ test("a stolen refresh token ends the session with a clear message", async () =>
   assert.match(await page.textContent("#banner"), /same refresh token twice \(reuse detection\)/);
   assert.match(await result(), /revoked the session/);
   assert.ok(await page.isVisible("#sign-in"), "invited to sign in again");
-  assert.equal((await stats()).reuse_detections, 1);
+  assert.equal((await server.stats()).reuse_detections, 1);
   assert.ok((await timelineTags()).includes("refresh refused"));
 });
 

@@ -38,6 +38,23 @@ export async function startServer(args = [], { port = 0 } = {}) {
   return {
     url,
     port: new URL(url).port,
+    /** POSTs a test-mode control (`/auth/test/...`), failing unless it answers 2xx. */
+    async control(path, body = {}) {
+      const response = await fetch(`${url}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      if (!response.ok) throw new Error(`${path} answered ${response.status}`);
+    },
+    /** The test-mode counters. */
+    async stats() {
+      return (await fetch(`${url}/auth/stats`)).json();
+    },
+    /** The test-mode journal of requests received, oldest first. */
+    async journal() {
+      return (await fetch(`${url}/auth/test/requests`)).json();
+    },
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once("exit", resolve));

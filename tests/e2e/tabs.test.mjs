@@ -26,7 +26,7 @@ after(async () => {
 
 beforeEach(async () => {
   await browser.context.clearCookies();
-  await control("/auth/test/reset");
+  await server.control("/auth/test/reset");
 });
 
 afterEach(async () => {
@@ -34,22 +34,8 @@ afterEach(async () => {
   pages = [];
 });
 
-async function control(path, body = {}) {
-  const response = await fetch(`${server.url}${path}`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  assert.ok(response.ok, `${path} answered ${response.status}`);
-}
-
-async function stats() {
-  return (await fetch(`${server.url}/auth/stats`)).json();
-}
-
 async function journal(path) {
-  const entries = await (await fetch(`${server.url}/auth/test/requests`)).json();
-  return entries.filter((entry) => entry.path === path);
+  return (await server.journal()).filter((entry) => entry.path === path);
 }
 
 /** A new tab with a client (`window.auth`) and the states it reported (`window.states`). */
@@ -93,7 +79,7 @@ function fireTogether(tabs, perTab) {
 }
 
 test("five tabs whose tokens expired together, twenty rounds: no reuse detection, every call succeeds", async () => {
-  await control("/auth/test/config", { access_ttl: 1 });
+  await server.control("/auth/test/config", { access_ttl: 1 });
   const tabs = [];
   for (let i = 0; i < 5; i++) tabs.push(await openTab());
   await login(tabs[0]);
@@ -103,23 +89,23 @@ test("five tabs whose tokens expired together, twenty rounds: no reuse detection
     const statuses = await fireTogether(tabs, 3);
     assert.deepEqual(statuses.flat(), Array(15).fill(200), `round ${round}`);
   }
-  const counts = await stats();
+  const counts = await server.stats();
   assert.equal(counts.reuse_detections, 0, "no tab ever presented a used refresh token");
   assert.equal(counts.refresh_ok, counts.refresh_calls, "every refresh succeeded");
   assert.ok(counts.refresh_calls >= 100, `each tab refreshed in each round (${counts.refresh_calls})`);
 });
 
 test("control: without the cross-tab lock the same race trips reuse detection", async () => {
-  await control("/auth/test/config", { access_ttl: 1 });
+  await server.control("/auth/test/config", { access_ttl: 1 });
   const tabs = [];
   for (let i = 0; i < 5; i++) tabs.push(await openTab({ crossTab: false }));
   await login(tabs[0]);
   for (const tab of tabs) assert.equal(await status(tab), 200);
-  for (let round = 1; round <= 3 && (await stats()).reuse_detections === 0; round++) {
+  for (let round = 1; round <= 3 && (await server.stats()).reuse_detections === 0; round++) {
     await sleep(1100);
     await fireTogether(tabs, 1);
   }
-  assert.ok((await stats()).reuse_detections > 0, "the race is real, so the test above can fail");
+  assert.ok((await server.stats()).reuse_detections > 0, "the race is real, so the test above can fail");
 });
 
 test("signing out in one tab signs out the others within a second", async () => {
@@ -138,8 +124,8 @@ test("an expired session in one tab signs out the others", async () => {
   const [a, b] = [await openTab(), await openTab()];
   await login(a);
   assert.equal(await status(b), 200);
-  await control("/auth/test/rotate-secret");
-  await control("/auth/test/revoke-all");
+  await server.control("/auth/test/rotate-secret");
+  await server.control("/auth/test/revoke-all");
   assert.equal(await status(a), 401);
   assert.deepEqual(await a.evaluate(() => states.slice(-2)), ["refreshing", "expired"]);
   await b.waitForFunction(() => states.at(-1) === "signed-out", null, { timeout: 1000 });
@@ -160,7 +146,7 @@ test("a lock held by a tab that is closed is released; a lock wait never exceeds
   const lockName = `authfetch:refresh:${server.url}/auth/refresh`;
   const [holder, waiter] = [await openTab(), await openTab()];
   await login(waiter);
-  await control("/auth/test/rotate-secret"); // waiter's next call gets a 401 and must refresh
+  await server.control("/auth/test/rotate-secret"); // waiter's next call gets a 401 and must refresh
   await holder.evaluate((name) => {
     navigator.locks.request(name, () => new Promise(() => {})); // held until the tab dies
   }, lockName);
@@ -175,7 +161,7 @@ test("a lock held by a tab that is closed is released; a lock wait never exceeds
   assert.equal(settled, false, "waiting for the lock");
   await holder.close();
   assert.equal(await pending, 200, "the browser released the closed tab's lock");
-  assert.equal((await stats()).reuse_detections, 0);
+  assert.equal((await server.stats()).reuse_detections, 0);
 });
 
 test("without Web Locks: single flight within the tab, said once on the console", async () => {
@@ -183,11 +169,11 @@ test("without Web Locks: single flight within the tab, said once on the console"
   const tab = await openTab({}, { beforeLoad: hideLocks });
   await tab.evaluate(() => new AuthClient()); // a second client: still said only once
   await login(tab);
-  await control("/auth/test/reset");
-  await control("/auth/test/rotate-secret");
+  await server.control("/auth/test/reset");
+  await server.control("/auth/test/rotate-secret");
   const statuses = await tab.evaluate(() => Promise.all(Array.from({ length: 10 }, () => auth.fetch("/api/ping").then((r) => r.status))));
   assert.deepEqual(statuses, Array(10).fill(200));
-  assert.equal((await stats()).refresh_calls, 1);
+  assert.equal((await server.stats()).refresh_calls, 1);
   const notes = tab.messages.filter((m) => m.includes("Web Locks API is not available"));
   assert.deepEqual(notes, ["info: authfetch: the Web Locks API is not available, so refresh is single-flight within each tab only"]);
 });
@@ -205,7 +191,7 @@ test("crossTab: false keeps tabs independent", async () => {
 test("a listener that awaits auth.fetch while a refresh runs does not deadlock it", async () => {
   const tab = await openTab();
   await login(tab);
-  await control("/auth/test/rotate-secret");
+  await server.control("/auth/test/rotate-secret");
   const result = await tab.evaluate(async () => {
     let fromListener;
     const off = auth.onChange((state) => {
@@ -216,21 +202,21 @@ test("a listener that awaits auth.fetch while a refresh runs does not deadlock i
     return { direct, fromListener: await fromListener };
   });
   assert.deepEqual(result, { direct: 200, fromListener: 200 });
-  assert.equal((await stats()).refresh_calls, 1);
+  assert.equal((await server.stats()).refresh_calls, 1);
 });
 
 test("coming back online with a token that expired meanwhile refreshes once, before any call", async () => {
-  await control("/auth/test/config", { access_ttl: 1 });
+  await server.control("/auth/test/config", { access_ttl: 1 });
   const tab = await openTab();
   await login(tab);
   await sleep(700); // past the leeway (half of one second)
-  await control("/auth/test/reset");
+  await server.control("/auth/test/reset");
   await tab.evaluate(() => {
     window.dispatchEvent(new Event("online"));
     window.dispatchEvent(new Event("online"));
   });
   await tab.waitForFunction(() => states.at(-1) === "signed-in" && states.at(-2) === "refreshing");
-  const counts = await stats();
+  const counts = await server.stats();
   assert.equal(counts.refresh_calls, 1, "once, for both events");
   assert.equal(counts.api_calls, 0, "before any API call");
 });
