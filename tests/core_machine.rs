@@ -10,10 +10,15 @@
 )]
 
 use authfetch::core::grant::parse_grant;
+
+#[path = "support/invariants.rs"]
+mod invariants;
+
 use authfetch::core::{
     Action, AuthError, Bearer, Begin, Destination, ErrorCode, Machine, Message, Options,
     RefreshOutcome, Reply, State, Value,
 };
+use invariants::grant;
 
 const API: &str = "https://api.example";
 const T0: f64 = 1_800_000_000_000.0;
@@ -36,20 +41,6 @@ fn machine_with(extra: &[(&str, Value)]) -> Machine {
     )];
     entries.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
     Machine::new(Options::from_value(&Value::Object(entries), "https://app.example").unwrap())
-}
-
-fn grant(token: &str, expires_in: Option<f64>) -> authfetch::core::Grant {
-    let mut body = vec![("access_token", Value::string(token))];
-    if let Some(seconds) = expires_in {
-        body.push(("expires_in", Value::Number(seconds)));
-    }
-    parse_grant(
-        Some(&Value::object(body)),
-        "refresh",
-        "access_token",
-        "expires_in",
-    )
-    .unwrap()
 }
 
 fn drain(machine: &mut Machine) -> Vec<Action> {

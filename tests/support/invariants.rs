@@ -48,7 +48,8 @@ pub struct Model {
     pub steps: usize,
 }
 
-fn grant(token: &str, expires_in: Option<f64>) -> Grant {
+/// A refresh answer's grant for `token`, living `expires_in` seconds when given.
+pub fn grant(token: &str, expires_in: Option<f64>) -> Grant {
     let mut body = vec![("access_token", Value::string(token))];
     if let Some(seconds) = expires_in {
         body.push(("expires_in", Value::Number(seconds)));
