@@ -408,6 +408,30 @@ async fn requests_to_other_origins_never_carry_the_token() {
 }
 
 #[wasm_bindgen_test]
+async fn paths_that_the_url_parser_reads_as_another_host_never_carry_the_token() {
+    start().await;
+    // The page's own origin is an API origin here, so plain paths get the token: the spellings
+    // below must still be recognised as the other origin's.
+    let page = page_origin();
+    let auth = client(&format!(r#"{{"apiOrigins":["{API}","{page}"]}}"#));
+    login(&auth).await;
+    let foreign_host = FOREIGN.trim_start_matches("http://");
+    for spelling in ["//", "/\\", "/\t/", "/\n/", "/\r/"] {
+        let url = format!("{spelling}{foreign_host}/api/ping");
+        let response = fetch(&auth, &url, None).await.unwrap();
+        assert_eq!(response.status(), 401, "{url:?}: no bearer, so refused");
+    }
+    let foreign: Vec<_> = journal()
+        .await
+        .into_iter()
+        .filter(|e| field(e, "host").as_deref() == Some(foreign_host))
+        .collect();
+    assert_eq!(foreign.len(), 5, "every spelling reached the other origin");
+    assert!(foreign.iter().all(|e| field(e, "authorization").is_none()));
+    finish();
+}
+
+#[wasm_bindgen_test]
 async fn a_callers_own_authorization_header_is_left_alone() {
     start().await;
     let auth = client("{}");

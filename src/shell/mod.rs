@@ -18,9 +18,7 @@ use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 
 use wasm_bindgen_futures::spawn_local;
-use web_sys::{
-    AbortSignal, Headers, ReadableStream, Request, RequestCredentials, RequestInit, Url,
-};
+use web_sys::{AbortSignal, Headers, Request, RequestCredentials, RequestInit};
 
 use crate::core::grant::{classify_login, classify_logout, classify_refresh};
 use crate::core::machine::RefreshTicket;
@@ -73,9 +71,6 @@ extern "C" {
     /// What `onChange` returns.
     #[wasm_bindgen(typescript_type = "() => void")]
     pub type Unsubscribe;
-    /// `String(value)`, catching what a throwing `toString` raises.
-    #[wasm_bindgen(catch, js_name = String)]
-    fn js_string(value: &JsValue) -> Result<String, JsValue>;
     #[wasm_bindgen(js_namespace = console, js_name = error)]
     fn console_error(message: &str, error: &JsValue);
 }
@@ -118,16 +113,11 @@ impl AuthClient {
     #[wasm_bindgen(constructor)]
     pub fn new(options: Option<AuthClientOptions>) -> Result<AuthClient, JsValue> {
         let options = options.map_or(JsValue::UNDEFINED, Into::into);
-        let page_origin = net::location("origin").unwrap_or_else(|| "null".to_owned());
+        let page_origin = net::request_origin(&"".into()).unwrap_or_else(|| "null".to_owned());
         let options = Options::from_value(&to_value(&options, 3), &page_origin)
             .map_err(|e| auth_error(&e, None))?;
-        let base = net::location("href");
         let resolve = |name: &str, url: &str| {
-            let resolved = match &base {
-                Some(base) => Url::new_with_base(url, base),
-                None => Url::new(url),
-            };
-            resolved.map(|u| u.href()).map_err(|_| {
+            net::resolve_url(url).ok_or_else(|| {
                 let message = [name, " is not a valid URL: \"", url, "\""].concat();
                 auth_error(&AuthError::new(ErrorCode::InvalidConfig, message), None)
             })
@@ -341,16 +331,17 @@ impl Inner {
     }
 
     async fn fetch(self: Rc<Self>, input: JsValue, init: JsValue) -> Result<JsValue, JsValue> {
-        let origin = request_origin(&input);
+        let origin = net::request_origin(&input);
         let for_api = origin
             .as_deref()
             .is_some_and(|o| self.machine.borrow().options().api_origins.admits(o));
         if !for_api {
             return net::pass_through(&input, &init).await;
         }
-        let base = new_request(&input, &init)?;
-        let has_authorization = base.headers().has("authorization").unwrap_or(false);
-        let replayable = !body_is_stream(&init);
+        let base = net::new_request(&input, &init)?;
+        let has_authorization = net::has_authorization(&base);
+        let replayable = !net::body_is_stream(&init);
+        let caller_signal = net::caller_signal(&input, &init);
         let id = self.next_id();
         let destination = Destination {
             origin: origin.as_deref().unwrap_or("null"),
@@ -360,7 +351,6 @@ impl Inner {
             .machine
             .borrow_mut()
             .begin(id, destination, js_sys::Date::now());
-        let caller_signal = base.signal();
         let mut bearer = match begin {
             Begin::PassThrough => {
                 return net::pass_through(&base.into(), &JsValue::UNDEFINED).await;
@@ -369,7 +359,7 @@ impl Inner {
                 self.pump();
                 bearer
             }
-            Begin::Wait => match self.park(id, Some(&caller_signal)).await? {
+            Begin::Wait => match self.park(id, caller_signal.as_ref()).await? {
                 Resume::Send(bearer) => bearer,
                 Resume::Fail(error) => return Err(auth_error(&error, None)),
                 // The core lets a call that was never sent go with a bearer or none; a bare
@@ -378,7 +368,7 @@ impl Inner {
             },
         };
         loop {
-            let response = match self.send_api(&base, bearer, &caller_signal).await {
+            let response = match self.send_api(&base, bearer, caller_signal.as_ref()).await {
                 Ok(response) => response,
                 Err(failure) => {
                     self.machine.borrow_mut().forget(id);
@@ -392,7 +382,7 @@ impl Inner {
             bearer = match reply {
                 Reply::Deliver => return Ok(response.into()),
                 Reply::Retry(newer) => Some(newer),
-                Reply::Wait => match self.park(id, Some(&caller_signal)).await? {
+                Reply::Wait => match self.park(id, caller_signal.as_ref()).await? {
                     Resume::Send(newer) => newer,
                     Resume::Deliver | Resume::Done => return Ok(response.into()),
                     Resume::Fail(error) => return Err(auth_error(&error, None)),
@@ -401,23 +391,21 @@ impl Inner {
         }
     }
 
-    /// One attempt of an API call: a copy of `base` under the caller's signal and the timeout,
-    /// with the bearer attached by the captured primitives (see `net`).
+    /// One attempt of an API call: `base` under the caller's signal and the timeout, with the
+    /// bearer attached by the captured primitives (see `net`).
     async fn send_api(
         &self,
         base: &Request,
         bearer: Option<Bearer>,
-        caller: &AbortSignal,
+        caller: Option<&AbortSignal>,
     ) -> Result<web_sys::Response, Failure> {
-        let deadline = Deadline::new(Some(caller.clone()), self.timeout_ms());
-        let request = net::copy_request(base, deadline.signal()).map_err(Failure::Network)?;
-        let header_value = {
+        let deadline = Deadline::new(caller.cloned(), self.timeout_ms());
+        let sent = {
             let machine = self.machine.borrow();
-            bearer
-                .and_then(|bearer| machine.token(bearer))
-                .map(|token| token.expose().to_owned())
+            let token = bearer.and_then(|bearer| machine.token(bearer));
+            net::send(base, token.map(|token| token.expose()), &deadline)
         };
-        net::send(&request, header_value.as_deref(), &deadline).await
+        sent.await
     }
 
     /// A call to one of our own endpoints (refresh, login, logout), with cookies.
@@ -639,33 +627,4 @@ impl Inner {
 fn promise(work: impl Future<Output = Result<JsValue, JsValue>> + 'static) -> Promise {
     let work: Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>> = Box::pin(work);
     wasm_bindgen_futures::future_to_promise(work)
-}
-
-/// The origin of the URL `fetch(input)` would request, resolved against the page; `None` when
-/// it does not parse (then `fetch` itself reports the error).
-fn request_origin(input: &JsValue) -> Option<String> {
-    let url = match input.dyn_ref::<Request>() {
-        Some(request) => request.url(),
-        None => js_string(input).ok()?,
-    };
-    let parsed = match net::location("href") {
-        Some(base) => Url::new_with_base(&url, &base),
-        None => Url::new(&url),
-    };
-    parsed.ok().map(|url| url.origin())
-}
-
-/// `new Request(input, init)`, rejecting as `fetch` would when the arguments are invalid.
-fn new_request(input: &JsValue, init: &JsValue) -> Result<Request, JsValue> {
-    let init: &RequestInit = init.unchecked_ref();
-    match input.dyn_ref::<Request>() {
-        Some(request) => Request::new_with_request_and_init(request, init),
-        None => Request::new_with_str_and_init(&js_string(input)?, init),
-    }
-}
-
-/// Whether the caller's body is a stream, which cannot be sent a second time.
-fn body_is_stream(init: &JsValue) -> bool {
-    js_sys::Reflect::get(init, &"body".into())
-        .is_ok_and(|body| body.is_instance_of::<ReadableStream>())
 }

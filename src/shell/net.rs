@@ -5,6 +5,7 @@ use crate::prelude::*;
 
 use alloc::rc::Rc;
 use core::cell::RefCell;
+use core::future::Future;
 
 use js_sys::{Array, Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
@@ -14,27 +15,88 @@ use web_sys::{AbortSignal, Request, Response};
 use crate::core::{AuthError, ErrorCode, Value};
 use crate::shell::convert::to_value;
 
-// What handles the token and the refresh answer, captured when the module loads: a script that
-// later replaces `fetch`, `Request`, `Headers.prototype.set` or `Response.prototype.json` (or
-// the getters and `Reflect.apply` these use) never sees a token pass through its replacement.
+// What handles the token, the request's destination and the refresh answer, captured when the
+// module loads: a script that later replaces `fetch`, `Request`, `URL`, `Headers.prototype.set`
+// or `Response.prototype.json` (or the getters and `Reflect.apply` these use) never sees a
+// token pass through its replacement, nor makes a third-party URL look like the API.
 #[wasm_bindgen(inline_js = "
 const g = globalThis;
 const apply = g.Reflect.apply;
+const create = g.Object.create;
+const getter = (type, name) => g.Object.getOwnPropertyDescriptor(type.prototype, name).get;
 const capturedFetch = g.fetch;
 const CapturedRequest = g.Request;
-const requestHeaders = g.Object.getOwnPropertyDescriptor(g.Request.prototype, 'headers').get;
+const CapturedHeaders = g.Headers;
+const CapturedURL = g.URL;
+const urlOrigin = getter(g.URL, 'origin');
+const requestUrl = getter(g.Request, 'url');
+const requestHeaders = getter(g.Request, 'headers');
+const requestBody = getter(g.Request, 'body');
+const requestSignal = getter(g.Request, 'signal');
+const requestReferrer = getter(g.Request, 'referrer');
+const requestReferrerPolicy = getter(g.Request, 'referrerPolicy');
 const cloneRequest = g.Request.prototype.clone;
+const hasHeader = g.Headers.prototype.has;
 const setHeader = g.Headers.prototype.set;
 const readJson = g.Response.prototype.json;
-const responseStatus = g.Object.getOwnPropertyDescriptor(g.Response.prototype, 'status').get;
+const responseStatus = getter(g.Response, 'status');
 const CapturedPromise = g.Promise;
 const then = g.Promise.prototype.then;
+const isRequest = (value) => value instanceof CapturedRequest;
+// What `fetch` resolves a relative URL against: the document's base URL (it follows
+// history.pushState and <base href>), or the worker's location.
+const baseUrl = () => (g.document ? g.document.baseURI : g.location?.href);
 
-export function send(request, token) {
-  if (token !== undefined) {
-    apply(setHeader, apply(requestHeaders, request, []), ['authorization', 'Bearer ' + token]);
+let lastBase;
+let lastBaseOrigin;
+const originOf = (url, base) => apply(urlOrigin, new CapturedURL(url, base), []);
+export function requestOrigin(input) {
+  try {
+    const url = isRequest(input) ? apply(requestUrl, input, []) : '' + input;
+    const base = baseUrl();
+    // A path such as '/api/x' keeps the base's origin. The URL parser reads '//' and '/\\' as
+    // the start of a new host, and drops tabs and newlines first: those take the full parse.
+    const second = url.charCodeAt(1);
+    if (url[0] === '/' && second !== 47 && second !== 92 && second !== 9 && second !== 10 && second !== 13) {
+      if (base !== lastBase) {
+        lastBaseOrigin = originOf(base);
+        lastBase = base;
+      }
+      return lastBaseOrigin;
+    }
+    return originOf(url, base);
+  } catch {
+    return undefined;
   }
-  return apply(capturedFetch, g, [request]);
+}
+export function newRequest(input, init) {
+  return new CapturedRequest(input, init);
+}
+export function hasAuthorization(request) {
+  return apply(hasHeader, apply(requestHeaders, request, []), ['authorization']);
+}
+// The signal the caller gave, if any (every Request has one; only a given one can abort).
+export function callerSignal(input, init) {
+  if (init != null && init.signal != null) return init.signal;
+  if (init != null && 'signal' in init) return undefined;
+  return isRequest(input) ? apply(requestSignal, input, []) : undefined;
+}
+// One attempt of an API call. `base` is sent as it is when it has no body (fetch leaves such
+// a request reusable), or a clone of it so its body stays for a retry. The init carries the
+// signal and, when given, the header; it repeats the referrer and its policy, which a
+// non-empty init would otherwise reset.
+export function send(base, signal, authorization) {
+  const request = apply(requestBody, base, []) === null ? base : apply(cloneRequest, base, []);
+  const init = create(null);
+  init.signal = signal;
+  init.referrer = apply(requestReferrer, request, []);
+  init.referrerPolicy = apply(requestReferrerPolicy, request, []);
+  if (authorization !== undefined) {
+    const headers = new CapturedHeaders(apply(requestHeaders, request, []));
+    apply(setHeader, headers, ['authorization', 'Bearer ' + authorization]);
+    init.headers = headers;
+  }
+  return apply(capturedFetch, g, [request, init]);
 }
 // Login and refresh answers carry tokens. Their status and body are handed to `deliver` by a
 // direct call; the promise returned resolves with nothing, so a replaced Promise.prototype.then
@@ -61,16 +123,46 @@ export function exchange(request, wantBody, deliver) {
 export function passThrough(input, init) {
   return apply(capturedFetch, g, init === undefined ? [input] : [input, init]);
 }
-export function copyRequest(request, signal) {
-  const init = g.Object.create(null);
-  init.signal = signal;
-  return new CapturedRequest(apply(cloneRequest, request, []), init);
+export function bodyIsStream(init) {
+  return init != null && init.body instanceof g.ReadableStream;
+}
+export function resolveUrl(url) {
+  try {
+    return new CapturedURL(url, baseUrl()).href;
+  } catch {
+    return undefined;
+  }
 }")]
 extern "C" {
-    /// Sends `request` with the captured `fetch`, first setting `Authorization: Bearer <token>`
-    /// on its own headers with the captured setter when a token is given.
+    /// The origin of the URL `fetch(input)` would request, resolved as `fetch` resolves it;
+    /// `None` when it does not parse (then `fetch` itself reports the error).
+    #[wasm_bindgen(js_name = requestOrigin)]
+    pub(crate) fn request_origin(input: &JsValue) -> Option<String>;
+
+    /// `new Request(input, init)`, throwing as `fetch` would when the arguments are invalid.
+    #[wasm_bindgen(catch, js_name = newRequest)]
+    pub(crate) fn new_request(input: &JsValue, init: &JsValue) -> Result<Request, JsValue>;
+
+    /// Whether the caller set an `Authorization` header of its own.
+    #[wasm_bindgen(js_name = hasAuthorization)]
+    pub(crate) fn has_authorization(request: &Request) -> bool;
+
+    /// The abort signal the caller passed, in `init` or on its `Request`.
+    #[wasm_bindgen(js_name = callerSignal)]
+    pub(crate) fn caller_signal(input: &JsValue, init: &JsValue) -> Option<AbortSignal>;
+
+    /// Whether the caller's body is a stream, which cannot be sent a second time.
+    #[wasm_bindgen(js_name = bodyIsStream)]
+    pub(crate) fn body_is_stream(init: &JsValue) -> bool;
+
+    /// `url` resolved against the document's base URL; `None` when it is not a valid URL.
+    #[wasm_bindgen(js_name = resolveUrl)]
+    pub(crate) fn resolve_url(url: &str) -> Option<String>;
+
+    /// Sends `base` (or a clone, when it has a body) under `signal` with the captured `fetch`,
+    /// with `Authorization: Bearer <token>` set by the captured setter when a token is given.
     #[wasm_bindgen(js_name = send)]
-    fn captured_send(request: &Request, token: Option<&str>) -> Promise;
+    fn captured_send(base: &Request, signal: &AbortSignal, token: Option<&str>) -> Promise;
 
     /// Sends `request` and calls `deliver(status, body, parsed)` once it is answered (the body
     /// only when `want_body` and 2xx; `parsed` false when it was not JSON).
@@ -80,11 +172,6 @@ extern "C" {
     /// `fetch(input, init)` with the caller's own arguments, for requests passed through.
     #[wasm_bindgen(js_name = passThrough)]
     fn captured_pass_through(input: &JsValue, init: &JsValue) -> Promise;
-
-    /// A copy of `request` under `signal`, cloned first so `request` keeps its body for a retry.
-    #[wasm_bindgen(catch, js_name = copyRequest)]
-    pub(crate) fn copy_request(request: &Request, signal: &AbortSignal)
-    -> Result<Request, JsValue>;
 }
 
 /// Why a call produced no response.
@@ -172,17 +259,19 @@ impl Deadline {
     }
 }
 
-/// Sends `request` (already carrying `deadline.signal()`), with `Authorization: Bearer <token>`
-/// when a token is given.
-pub(crate) async fn send(
-    request: &Request,
+/// Sends `base` under `deadline`, with `Authorization: Bearer <token>` when a token is given.
+/// The token is only read while the request is handed over, not kept for the wait.
+pub(crate) fn send<'a>(
+    base: &Request,
     token: Option<&str>,
-    deadline: &Deadline,
-) -> Result<Response, Failure> {
-    JsFuture::from(captured_send(request, token))
-        .await
-        .map(JsCast::unchecked_into)
-        .map_err(|error| deadline.failure(error))
+    deadline: &'a Deadline,
+) -> impl Future<Output = Result<Response, Failure>> + 'a {
+    let sent = JsFuture::from(captured_send(base, deadline.signal(), token));
+    async move {
+        sent.await
+            .map(JsCast::unchecked_into)
+            .map_err(|error| deadline.failure(error))
+    }
 }
 
 /// `fetch(input, init)` exactly as the caller wrote it.
@@ -229,12 +318,6 @@ pub(crate) async fn exchange(
         Some(answer) => Ok(answer),
         None => Err(Failure::Timeout),
     }
-}
-
-/// A property of the global object's `location` (`href`, `origin`), if there is one.
-pub(crate) fn location(property: &str) -> Option<String> {
-    let location = Reflect::get(&js_sys::global(), &"location".into()).ok()?;
-    Reflect::get(&location, &property.into()).ok()?.as_string()
 }
 
 /// The value of cookie `name` readable by the page (`document.cookie` is only read, never set).

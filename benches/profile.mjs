@@ -1,0 +1,73 @@
+// Where authfetch's time per call goes, without the network: fetch is replaced by one that
+// answers at once from memory (before authfetch captures it), so only the client's own work
+// is timed. Prints µs per call against the same stub called with the header set by hand, then
+// the functions with the most self time in a DevTools CPU profile of authfetch's loop.
+// A profiling aid, not a benchmark of the product: the network is what apps wait on.
+// Run after ./scripts/build-package:  node benches/profile.mjs [--names]
+//   --names: profile a build that keeps the wasm name section (built here, in target/).
+import { mkdirSync, cpSync } from "node:fs";
+import { join } from "node:path";
+import { launchChromium, startServer } from "../tests/e2e/support.mjs";
+
+const root = new URL("../", import.meta.url).pathname;
+const www = join(root, "target/bench-www");
+mkdirSync(www, { recursive: true });
+cpSync(join(root, "benches/page"), www, { recursive: true });
+const pkg = process.env.AUTHFETCH_PKG ?? join(root, "pkg/web");
+
+const server = await startServer(["--test-mode", "--www-dir", www, "--pkg-dir", pkg]);
+const browser = await launchChromium();
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+try {
+  const page = await browser.context.newPage();
+  page.on("console", (m) => console.log("page:", m.text()));
+  page.on("pageerror", (e) => console.log("page error:", e.message));
+  await page.goto(`${server.url}/overhead.html`);
+  await page.waitForFunction(() => window.ready === true);
+  const CALLS = 20000;
+  const ROUNDS = 7;
+  const times = { native: [], authfetch: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const name of round % 2 ? ["authfetch", "native"] : ["native", "authfetch"]) {
+      times[name].push(await page.evaluate(async ({ name, calls }) => {
+        const call = window.clients[name];
+        for (let i = 0; i < 200; i++) await call();
+        const started = performance.now();
+        for (let i = 0; i < calls; i++) await call();
+        return ((performance.now() - started) * 1000) / calls;
+      }, { name, calls: CALLS }));
+    }
+  }
+  const floor = median(times.native);
+  const ours = median(times.authfetch);
+  console.log(`Without the network, ${CALLS} sequential calls, median of ${ROUNDS} rounds:`);
+  console.log(`  stubbed fetch, header by hand  ${floor.toFixed(2).padStart(7)} µs/call`);
+  console.log(`  authfetch                      ${ours.toFixed(2).padStart(7)} µs/call  (+${(ours - floor).toFixed(2)} µs)`);
+
+  const cdp = await browser.context.newCDPSession(page);
+  await cdp.send("Profiler.enable");
+  await cdp.send("Profiler.setSamplingInterval", { interval: 50 });
+  await cdp.send("Profiler.start");
+  await page.evaluate(async (calls) => {
+    for (let i = 0; i < calls; i++) await window.clients.authfetch();
+  }, CALLS);
+  const { profile } = await cdp.send("Profiler.stop");
+  const self = new Map();
+  const dt = new Map();
+  profile.samples.forEach((id, i) => dt.set(id, (dt.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  let total = 0;
+  for (const node of profile.nodes) {
+    const { functionName, url, lineNumber } = node.callFrame;
+    const key = `${functionName || "(anonymous)"} ${url.split("/").pop()}:${lineNumber + 1}`;
+    const micros = dt.get(node.id) ?? 0;
+    total += micros;
+    self.set(key, (self.get(key) ?? 0) + micros);
+  }
+  console.log(`\nSelf time in authfetch's loop (CPU profile, ${(total / 1000).toFixed(0)} ms sampled):`);
+  for (const [key, micros] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
+    console.log(`  ${((100 * micros) / total).toFixed(1).padStart(5)}%  ${key}`);
+  }
+} finally {
+  await browser.close();
+  await server.stop();
+}
