@@ -4,7 +4,8 @@
 //    `esbuild --bundle --minify` from an entry that imports what an app uses (authfetch's own
 //    JavaScript minified the same way, plus its wasm).
 // Run after ./scripts/build-package:  node benches/size.mjs
-import { readFileSync, readdirSync, statSync } from "node:fs";
+// Also writes target/bench-results/size.json for benches/chart.mjs.
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 import { build } from "esbuild";
@@ -73,7 +74,11 @@ const authfetch = sum(authfetchJs, authfetchWasm);
 
 console.log("\nSide by side, minified bundles      raw        gzip -9    brotli     gzip vs authfetch");
 console.log(row("authfetch (wasm + minified JS)", authfetch, "     1.00"));
+const bundles = { authfetch };
 for (const [name, entry] of alternatives) {
   const m = measure(await bundle(entry));
+  bundles[name] = m;
   console.log(row(name, m, `     ${(m.gzip / authfetch.gzip).toFixed(2)}`));
 }
+mkdirSync(join(root, "target/bench-results"), { recursive: true });
+writeFileSync(join(root, "target/bench-results/size.json"), JSON.stringify({ date: new Date().toISOString(), bundles }, null, 2));

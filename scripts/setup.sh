@@ -58,3 +58,20 @@ ensure_wasm_bindgen() {
       cargo install wasm-bindgen-cli --version "$want"
   fi
 }
+
+# The interop fixtures' Python server (tests/interop/requirements.txt) in its own venv under
+# target/; reinstalled only when the requirements change.
+ensure_interop_venv() {
+  local venv=target/interop-venv want
+  local stamp=$venv/.authfetch-requirements.sha256
+  want=$(sha256sum tests/interop/requirements.txt | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    log "python3 -m venv $venv; pip install -r tests/interop/requirements.txt"
+    if ! python3 -m venv --clear "$venv" 2>/dev/null; then
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+      python3 -m venv --clear "$venv"
+    fi
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/interop/requirements.txt
+    echo "$want" >"$stamp"
+  fi
+}

@@ -6,30 +6,40 @@ import "./libs.bundle.js";
 await init();
 const { axios, createAuthRefreshInterceptor, ky } = window.libs;
 
-async function loginForToken() {
-  const response = await fetch("/auth/login", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username: "demo", password: "demo" }),
-  });
+/**
+ * The first access token: signing in (`session` "login"), or, as a tab opened later in the
+ * same session does, from the refresh cookie (`session` "refresh").
+ */
+async function firstToken(session) {
+  const response = session === "refresh"
+    ? await fetch("/auth/refresh", { method: "POST" })
+    : await fetch("/auth/login", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "demo", password: "demo" }),
+    });
   return (await response.json()).access_token;
 }
 
-/** Each factory returns { get(path) -> Promise<status> } after signing in. */
+/**
+ * Each factory returns { get(path) -> Promise<status> } once it holds a token.
+ * `options`: `session` ("login" or "refresh"), and for authfetch its `AuthClient` options.
+ */
 window.clients = {
   // The floor: fetch with the header set by hand, no refresh logic at all.
-  async native() {
-    const token = await loginForToken();
+  async native({ session = "login" } = {}) {
+    const token = await firstToken(session);
     return { get: (path) => fetch(path, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status) };
   },
-  async authfetch() {
-    const auth = new AuthClient();
-    await auth.login({ username: "demo", password: "demo" });
+  async authfetch({ session = "login", ...options } = {}) {
+    const auth = new AuthClient(options);
+    if (session === "refresh") await auth.refresh();
+    else await auth.login({ username: "demo", password: "demo" });
     return { get: (path) => auth.fetch(path).then((r) => r.status), free: () => auth.free() };
   },
   // axios-auth-refresh's README: an interceptor that refreshes on 401 and retries.
-  async axios() {
-    let token = await loginForToken();
+  async axios({ session = "login" } = {}) {
+    let token = await firstToken(session);
     const instance = axios.create();
     instance.interceptors.request.use((config) => {
       config.headers.Authorization = `Bearer ${token}`;
@@ -45,8 +55,8 @@ window.clients = {
   },
   // ky's README recipe (ky 2): set the header before each request; on the first 401, refresh
   // and retry with the new token.
-  async ky() {
-    let token = await loginForToken();
+  async ky({ session = "login" } = {}) {
+    let token = await firstToken(session);
     const api = ky.extend({
       hooks: {
         beforeRequest: [({ request }) => { request.headers.set("Authorization", `Bearer ${token}`); }],

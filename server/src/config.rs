@@ -80,4 +80,10 @@ pub struct Config {
     /// Directory served at `/pkg/` (the built npm package).
     #[arg(long, env = "AUTHFETCH_PKG_DIR")]
     pub pkg_dir: Option<PathBuf>,
+
+    /// Seconds browsers may reuse static files without asking again (`Cache-Control:
+    /// max-age`), as a deployment with content-hashed assets allows. 0, the default, has them
+    /// revalidate every time, so an edited demo page shows at once.
+    #[arg(long, env = "AUTHFETCH_STATIC_MAX_AGE", default_value_t = 0)]
+    pub static_max_age: u32,
 }

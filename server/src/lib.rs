@@ -199,10 +199,10 @@ fn router(config: &Config, state: AppState) -> Result<Router, StartError> {
         router = router.merge(demo::routes());
     }
     if let Some(dir) = &config.pkg_dir {
-        router = router.nest_service("/pkg", static_dir(dir, "--pkg-dir")?);
+        router = router.nest_service("/pkg", static_dir(dir, "--pkg-dir", config)?);
     }
     router = match &config.www_dir {
-        Some(dir) => router.fallback_service(static_dir(dir, "--www-dir")?),
+        Some(dir) => router.fallback_service(static_dir(dir, "--www-dir", config)?),
         None => router.fallback(not_found),
     };
     let mut router = router
@@ -216,16 +216,35 @@ fn router(config: &Config, state: AppState) -> Result<Router, StartError> {
     Ok(router)
 }
 
-fn static_dir(dir: &Path, flag: &str) -> Result<ServeDir<axum::routing::MethodRouter>, StartError> {
+/// Files under `dir`, with the `Cache-Control` that `--static-max-age` asks for.
+fn static_dir(dir: &Path, flag: &str, config: &Config) -> Result<Router<()>, StartError> {
     if !dir.is_dir() {
         return Err(StartError::Config(format!(
             "{flag} {} is not a directory",
             dir.display()
         )));
     }
-    Ok(ServeDir::new(dir)
+    let files = ServeDir::new(dir)
         .fallback(any(not_found))
-        .call_fallback_on_method_not_allowed(true))
+        .call_fallback_on_method_not_allowed(true);
+    let cache_control = match config.static_max_age {
+        0 => HeaderValue::from_static("no-cache"),
+        seconds => HeaderValue::from_str(&format!("public, max-age={seconds}"))
+            .map_err(|error| StartError::Config(error.to_string()))?,
+    };
+    Ok(Router::new()
+        .fallback_service(files)
+        .layer(middleware::map_response(move |mut response: Response| {
+            let cache_control = cache_control.clone();
+            async move {
+                if response.status().is_success() {
+                    response
+                        .headers_mut()
+                        .insert(header::CACHE_CONTROL, cache_control);
+                }
+                response
+            }
+        })))
 }
 
 /// Credentialed CORS for exactly the configured origins; any other origin gets no

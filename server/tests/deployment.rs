@@ -277,6 +277,7 @@ async fn static_roots_serve_the_page_and_the_package_with_the_wasm_mime_type() {
             .starts_with("text/html")
     );
     assert_eq!(page.body, "<!doctype html><title>demo</title>".as_bytes());
+    assert_eq!(page.header("cache-control"), Some("no-cache"));
     let wasm = client.get("/pkg/authfetch_bg.wasm", &[]).await;
     assert_eq!(wasm.header("content-type"), Some("application/wasm"));
     assert_eq!(wasm.body, b"\0asm\x01\0\0\0".as_slice());
@@ -294,4 +295,23 @@ async fn static_roots_serve_the_page_and_the_package_with_the_wasm_mime_type() {
         client.get("/pkg/../../etc/passwd", &[]).await.status,
         StatusCode::NOT_FOUND
     );
+}
+
+#[tokio::test]
+async fn static_max_age_lets_browsers_reuse_static_files() {
+    let pkg = temp_dir();
+    std::fs::write(pkg.path().join("authfetch.js"), "export default 1;").unwrap();
+    let server = TestServer::start(&[
+        "--pkg-dir",
+        path_str(pkg.path()),
+        "--static-max-age",
+        "3600",
+    ])
+    .await;
+    let client = server.client();
+    let js = client.get("/pkg/authfetch.js", &[]).await;
+    assert_eq!(js.header("cache-control"), Some("public, max-age=3600"));
+    let missing = client.get("/pkg/missing.js", &[]).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.header("cache-control"), None, "errors are not cached");
 }
