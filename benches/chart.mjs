@@ -52,9 +52,9 @@ const storm = panel(
   (v) => String(v),
 );
 const tabs = panel(
-  `${run.tabs[0].tabs} tabs, one session: reuse alarms`,
-  "refresh-token reuse detections (each ends the session); 0 is right",
-  run.tabs.map((t) => ({ label: L[t.client], value: t.reuse, note: `(${t.ok}/${t.tabs} ok)`, ours: t.client === "authfetch" })),
+  `${run.tabs[0].tabs} tabs expiring together: sessions lost`,
+  `rounds (of ${run.tabs[0].rounds}) where reuse detection revoked the session; 0 is right`,
+  run.tabs.map((t) => ({ label: L[t.client], value: t.lost, note: `(${t.ok}/${t.tabs * t.rounds} calls ok)`, ours: t.client === "authfetch" })),
   (v) => String(v),
 );
 const bytes = panel(

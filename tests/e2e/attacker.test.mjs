@@ -4,7 +4,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { launchChromium, startServer } from "./support.mjs";
+import { freePort, launchChromium, startServer } from "./support.mjs";
 
 const root = new URL("../../", import.meta.url).pathname;
 let server;
@@ -157,4 +157,41 @@ test("an injected script cannot get the access token through the page's JavaScri
   assert.deepEqual(copies.slice(0, -1), Array(tokens.length - 1).fill(0), "replaced tokens are overwritten");
   assert.ok(copies.at(-1) >= 1, "the held token is readable in wasm memory (known limitation)");
   await page.close();
+});
+
+test("a replaced URL or Request.url cannot make another origin look like the API", async () => {
+  // Its own server: the page's origin may call it with credentials, so a leaked token would
+  // arrive on the actual request (not stop at a refused preflight) and show in the journal.
+  const port = await freePort();
+  const own = await startServer([
+    "--test-mode",
+    "--www-dir", join(root, "tests/e2e/fixtures/page"),
+    "--pkg-dir", join(root, "pkg/web"),
+    "--cors-origin", `http://127.0.0.1:${port}`,
+  ], { port });
+  try {
+    const foreign = own.url.replace("127.0.0.1", "localhost");
+    const page = await browser.context.newPage();
+    await page.goto(`${own.url}/`);
+    const statuses = await page.evaluate(async (foreign) => {
+      const { default: init, AuthClient } = await import("/pkg/index.js");
+      await init();
+      const auth = new AuthClient();
+      await auth.login({ username: "demo", password: "demo" });
+      // The attacker: every URL now claims the page's origin, and so does every Request.
+      const RealURL = window.URL;
+      window.URL = class extends RealURL { get origin() { return location.origin; } };
+      Object.defineProperty(Request.prototype, "url", { configurable: true, get() { return location.href; } });
+      const direct = await auth.fetch(`${foreign}/api/ping`);
+      const request = await auth.fetch(new Request(`${foreign}/api/me`));
+      return [direct.status, request.status];
+    }, foreign);
+    const toForeign = (await own.journal()).filter((e) => e.host === new URL(foreign).host && e.method === "GET");
+    assert.equal(toForeign.length, 2, "both calls reached the other origin");
+    assert.deepEqual(toForeign.map((e) => e.authorization ?? null), [null, null], "without the token");
+    assert.deepEqual(statuses, [401, 401]);
+    await page.close();
+  } finally {
+    await own.stop();
+  }
 });

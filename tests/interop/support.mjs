@@ -46,12 +46,3 @@ export async function openPage(browser, url) {
   await page.waitForFunction(() => window.ready === true);
   return { page, problems };
 }
-
-/** Polls `check` until it returns true, failing after `ms`. */
-export async function eventually(check, ms, what) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
