@@ -18,9 +18,9 @@ const OTHERS = "#9ca3af";
 
 /** One horizontal bar panel: rows of { label, value, note, ours }. */
 function panel(title, subtitle, rows, format) {
-  const width = 520;
+  const width = 560;
   const labelWidth = 190;
-  const barArea = width - labelWidth - 110;
+  const barArea = width - labelWidth - 240;
   const max = Math.max(...rows.map((r) => r.value), 1e-9);
   const height = 58 + rows.length * 26;
   const bars = rows.map((row, i) => {
@@ -66,7 +66,7 @@ const bytes = panel(
 
 const html = `<!doctype html><meta charset="utf-8"><style>
   body { margin: 0; background: white; font-family: "DejaVu Sans", sans-serif; }
-  #chart { display: grid; grid-template-columns: 520px 520px; gap: 18px 36px; padding: 20px 24px; width: max-content; }
+  #chart { display: grid; grid-template-columns: 560px 560px; gap: 18px 36px; padding: 20px 24px; width: max-content; }
   .title { font-size: 15px; font-weight: bold; fill: #111827; }
   .subtitle { font-size: 11px; fill: #6b7280; }
   .label { font-size: 12px; fill: #374151; }

@@ -313,5 +313,9 @@ async fn static_max_age_lets_browsers_reuse_static_files() {
     assert_eq!(js.header("cache-control"), Some("public, max-age=3600"));
     let missing = client.get("/pkg/missing.js", &[]).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
-    assert_eq!(missing.header("cache-control"), None, "errors are not cached");
+    assert_eq!(
+        missing.header("cache-control"),
+        None,
+        "errors are not cached"
+    );
 }

@@ -2,10 +2,10 @@
 // sign-in, API calls, silent refresh through the CSRF double-submit, a burst after expiry,
 // the revoked-token 401 after a stolen refresh token was used, and sign-out.
 // The venv comes from scripts/setup.sh (ensure_interop_venv), as ./scripts/test runs it.
-import { after, before, beforeEach, test } from "node:test";
+import { beforeEach, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { launchChromium, openPage, startProcess } from "./support.mjs";
+import { openPage, serverAndBrowser } from "./support.mjs";
 
 const root = new URL("../../", import.meta.url).pathname;
 const python = join(root, "target/interop-venv/bin/python");
@@ -13,30 +13,19 @@ const python = join(root, "target/interop-venv/bin/python");
 // The options a flask-jwt-extended server needs (README, "Use with your server").
 const OPTIONS = { csrf: { cookie: "csrf_refresh_token", header: "X-CSRF-TOKEN" } };
 
-let server;
-let browser;
+const fixture = serverAndBrowser("flask", python, [
+  join(root, "tests/interop/flask_app.py"), "0", join(root, "pkg/web"), join(root, "tests/interop"),
+]);
 let page;
 let problems;
 
-before(async () => {
-  server = await startProcess("flask", python, [
-    join(root, "tests/interop/flask_app.py"), "0", join(root, "pkg/web"), join(root, "tests/interop"),
-  ]);
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
 beforeEach(async () => {
   await page?.close();
-  await browser.context.clearCookies();
-  ({ page, problems } = await openPage(browser, `${server.url}/`));
+  await fixture.browser.context.clearCookies();
+  ({ page, problems } = await openPage(fixture.browser, `${fixture.server.url}/`));
 });
 
-const stats = async () => (await fetch(`${server.url}/test/stats`)).json();
+const stats = async () => (await fetch(`${fixture.server.url}/test/stats`)).json();
 
 /** Signs in on the page as `window.auth`, recording its states in `window.states`. */
 async function signIn() {
@@ -57,14 +46,14 @@ async function waitForExpiry() {
 
 /** The session cookies as the browser holds them (httpOnly included), for a thief to replay. */
 async function sessionCookies() {
-  const cookies = await browser.context.cookies(server.url);
+  const cookies = await fixture.browser.context.cookies(fixture.server.url);
   const value = (name) => cookies.find((c) => c.name === name)?.value;
   return { refresh: value("refresh_token_cookie"), csrf: value("csrf_refresh_token") };
 }
 
 /** POSTs /auth/refresh from outside the browser with `cookies`, as a thief would. */
 function replay({ refresh, csrf }) {
-  return fetch(`${server.url}/auth/refresh`, {
+  return fetch(`${fixture.server.url}/auth/refresh`, {
     method: "POST",
     headers: { cookie: `refresh_token_cookie=${refresh}; csrf_refresh_token=${csrf}`, "x-csrf-token": csrf },
   });

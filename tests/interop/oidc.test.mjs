@@ -3,49 +3,38 @@
 // token from the session cookie, API calls with the provider's JWTs, silent refresh after
 // expiry with the provider rotating its refresh token, a burst of 20 after expiry, the
 // provider's reuse revocation after a thief redeemed the refresh token, and sign-out.
-import { after, before, beforeEach, test } from "node:test";
+import { beforeEach, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { launchChromium, openPage, startProcess } from "./support.mjs";
+import { openPage, serverAndBrowser } from "./support.mjs";
 
 const root = new URL("../../", import.meta.url).pathname;
 
-let server;
-let browser;
+const fixture = serverAndBrowser("oidc", process.execPath, [
+  join(root, "tests/interop/oidc_bff.mjs"), join(root, "pkg/web"), join(root, "tests/interop"),
+]);
 let page;
 let problems;
 
-before(async () => {
-  server = await startProcess("oidc", process.execPath, [
-    join(root, "tests/interop/oidc_bff.mjs"), join(root, "pkg/web"), join(root, "tests/interop"),
-  ]);
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
 beforeEach(async () => {
   await page?.close();
-  await browser.context.clearCookies();
+  await fixture.browser.context.clearCookies();
   page = undefined;
 });
 
-const stats = async () => (await fetch(`${server.url}/test/stats`)).json();
+const stats = async () => (await fetch(`${fixture.server.url}/test/stats`)).json();
 
 /** Signs in through the provider's forms, then holds a client as `window.auth`. */
 async function signIn() {
-  const opened = await browser.context.newPage();
-  await opened.goto(`${server.url}/auth/login`);
+  const opened = await fixture.browser.context.newPage();
+  await opened.goto(`${fixture.server.url}/auth/login`);
   await opened.fill("input[name=login]", "alice");
   await opened.fill("input[name=password]", "any password");
   await opened.click("button[type=submit]");
   await opened.click("button[type=submit]"); // the consent form
-  await opened.waitForURL(`${server.url}/`);
+  await opened.waitForURL(`${fixture.server.url}/`);
   await opened.close();
-  ({ page, problems } = await openPage(browser, `${server.url}/`));
+  ({ page, problems } = await openPage(fixture.browser, `${fixture.server.url}/`));
   return page.evaluate(async () => {
     // A tab that starts with only the session cookie: the first call refreshes first.
     window.auth = new AuthClient();
@@ -62,7 +51,7 @@ async function waitForExpiry() {
 }
 
 const introspect = async (token) =>
-  (await (await fetch(`${server.url}/test/introspect`, { method: "POST", body: JSON.stringify({ token }) })).json()).active;
+  (await (await fetch(`${fixture.server.url}/test/introspect`, { method: "POST", body: JSON.stringify({ token }) })).json()).active;
 
 /** The refresh token the backend holds for the page's session (a test-only route). */
 const sessionRefreshToken = () => page.evaluate(async () => (await (await fetch("/test/session")).json()).refresh_token);
