@@ -4,7 +4,10 @@
 // the functions with the most self time in a DevTools CPU profile of authfetch's loop.
 // A profiling aid, not a benchmark of the product: the network is what apps wait on.
 // Run after ./scripts/build-package:  node benches/profile.mjs [--names]
-//   --names: profile a build that keeps the wasm name section (built here, in target/).
+//   --names: profile the same wasm with its function names kept (wasm-bindgen without
+//            --remove-name-section, no wasm-opt), so the profile names Rust functions.
+//   AUTHFETCH_PKG=<dir>: profile another build of the web flavour.
+import { execFileSync } from "node:child_process";
 import { mkdirSync, cpSync } from "node:fs";
 import { join } from "node:path";
 import { launchChromium, startServer } from "../tests/e2e/support.mjs";
@@ -13,15 +16,21 @@ const root = new URL("../", import.meta.url).pathname;
 const www = join(root, "target/bench-www");
 mkdirSync(www, { recursive: true });
 cpSync(join(root, "benches/page"), www, { recursive: true });
-const pkg = process.env.AUTHFETCH_PKG ?? join(root, "pkg/web");
+let pkg = process.env.AUTHFETCH_PKG ?? join(root, "pkg/web");
+if (process.argv.includes("--names")) {
+  const named = join(root, "target/bench-named-pkg");
+  execFileSync("wasm-bindgen", ["--target", "web", "--out-dir", named, "--out-name", "authfetch", join(root, "target/wasm32-unknown-unknown/release/authfetch.wasm")]);
+  cpSync(join(root, "js/auth-error.js"), join(named, "auth-error.js"));
+  cpSync(join(root, "js/index.web.js"), join(named, "index.js"));
+  pkg = named;
+}
 
 const server = await startServer(["--test-mode", "--www-dir", www, "--pkg-dir", pkg]);
 const browser = await launchChromium();
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 try {
   const page = await browser.context.newPage();
-  page.on("console", (m) => console.log("page:", m.text()));
-  page.on("pageerror", (e) => console.log("page error:", e.message));
+  page.on("pageerror", (error) => console.log("page error:", error.message));
   await page.goto(`${server.url}/overhead.html`);
   await page.waitForFunction(() => window.ready === true);
   const CALLS = 20000;
