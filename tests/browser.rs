@@ -432,6 +432,44 @@ async fn paths_that_the_url_parser_reads_as_another_host_never_carry_the_token()
 }
 
 #[wasm_bindgen_test]
+async fn the_callers_referrer_policy_is_kept_on_the_request_sent() {
+    start().await;
+    let auth = client("{}");
+    login(&auth).await;
+    let hidden = json(r#"{"referrerPolicy":"no-referrer"}"#);
+    let response = fetch(&auth, &format!("{API}/api/ping?hidden"), Some(hidden))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let shown = fetch(&auth, &format!("{API}/api/ping?shown"), None)
+        .await
+        .unwrap();
+    assert_eq!(shown.status(), 200);
+    let entries = journal().await;
+    let referer = |path: &str| {
+        let entry = entries
+            .iter()
+            .find(|e| field(e, "path").as_deref() == Some(path))
+            .unwrap();
+        (
+            field(entry, "referer"),
+            field(entry, "authorization").is_some(),
+        )
+    };
+    assert_eq!(
+        referer("/api/ping?hidden"),
+        (None, true),
+        "no-referrer kept"
+    );
+    assert_eq!(
+        referer("/api/ping?shown"),
+        (Some(format!("{}/", page_origin())), true),
+        "the default policy sends the page's origin across origins"
+    );
+    finish();
+}
+
+#[wasm_bindgen_test]
 async fn a_callers_own_authorization_header_is_left_alone() {
     start().await;
     let auth = client("{}");

@@ -36,6 +36,7 @@ struct Entry {
     path: String,
     host: Option<String>,
     origin: Option<String>,
+    referer: Option<String>,
     /// The `Authorization` header exactly as received.
     authorization: Option<String>,
     csrf_header: Option<String>,
@@ -115,6 +116,7 @@ impl Controls {
                 .map_or_else(String::new, |p| p.to_string()),
             host: text("host"),
             origin: text("origin"),
+            referer: text("referer"),
             authorization: text("authorization"),
             csrf_header: text("x-csrf-token"),
             body: None,
