@@ -113,7 +113,7 @@ impl AuthClient {
     #[wasm_bindgen(constructor)]
     pub fn new(options: Option<AuthClientOptions>) -> Result<AuthClient, JsValue> {
         let options = options.map_or(JsValue::UNDEFINED, Into::into);
-        let page_origin = net::request_origin(&"".into()).unwrap_or_else(|| "null".to_owned());
+        let page_origin = net::page_origin().unwrap_or_else(|| "null".to_owned());
         let options = Options::from_value(&to_value(&options, 3), &page_origin)
             .map_err(|e| auth_error(&e, None))?;
         let resolve = |name: &str, url: &str| {

@@ -69,6 +69,9 @@ export function requestOrigin(input) {
     return undefined;
   }
 }
+export function pageOrigin() {
+  return g.location?.origin;
+}
 export function newRequest(input, init) {
   return new CapturedRequest(input, init);
 }
@@ -138,6 +141,11 @@ extern "C" {
     /// `None` when it does not parse (then `fetch` itself reports the error).
     #[wasm_bindgen(js_name = requestOrigin)]
     pub(crate) fn request_origin(input: &JsValue) -> Option<String>;
+
+    /// `location.origin`: the default API origin (not the base URL's, which `<base href>` can
+    /// point at another site).
+    #[wasm_bindgen(js_name = pageOrigin)]
+    pub(crate) fn page_origin() -> Option<String>;
 
     /// `new Request(input, init)`, throwing as `fetch` would when the arguments are invalid.
     #[wasm_bindgen(catch, js_name = newRequest)]
