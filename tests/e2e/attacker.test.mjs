@@ -1,38 +1,27 @@
 // The attacker's view: a script injected into the page after the app signed in tries to get
 // the access token by every route it has. The real tokens come from the server's journal of
 // what it received, so the test knows exactly what to look for.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { freePort, launchChromium, startServer } from "./support.mjs";
+import { freePort, serverAndBrowser, startServer } from "./support.mjs";
 
 const root = new URL("../../", import.meta.url).pathname;
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer([
-    "--test-mode",
-    "--www-dir", join(root, "tests/e2e/fixtures/page"),
-    "--pkg-dir", join(root, "pkg/web"),
-  ]);
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const fixture = serverAndBrowser(() => startServer([
+  "--test-mode",
+  "--www-dir", join(root, "tests/e2e/fixtures/page"),
+  "--pkg-dir", join(root, "pkg/web"),
+]));
 
 /** Every bearer token the server saw, from its journal. */
 async function tokensSeenByServer() {
-  const entries = await server.journal();
+  const entries = await fixture.server.journal();
   return [...new Set(entries.map((e) => e.authorization).filter((a) => a?.startsWith("Bearer ")).map((a) => a.slice(7)))];
 }
 
 test("an injected script cannot get the access token through the page's JavaScript", async () => {
-  const page = await browser.context.newPage();
-  await page.goto(`${server.url}/`);
+  const page = await fixture.browser.context.newPage();
+  await page.goto(`${fixture.server.url}/`);
 
   // The app: signs in and makes an authenticated call.
   await page.evaluate(async () => {
@@ -171,7 +160,7 @@ test("a replaced URL or Request.url cannot make another origin look like the API
   ], { port });
   try {
     const foreign = own.url.replace("127.0.0.1", "localhost");
-    const page = await browser.context.newPage();
+    const page = await fixture.browser.context.newPage();
     await page.goto(`${own.url}/`);
     const statuses = await page.evaluate(async (foreign) => {
       const { default: init, AuthClient } = await import("/pkg/index.js");

@@ -2,18 +2,16 @@
 // against the reference server serving www/ and the built package (as ./scripts/demo does,
 // plus --test-mode for its counters and a 3-second access lifetime so expiry comes quickly).
 // Each test saves a screenshot under target/e2e-artifacts/.
-import { after, afterEach, before, beforeEach, test } from "node:test";
+import { afterEach, beforeEach, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { freePort, launchChromium, startServer } from "./support.mjs";
+import { freePort, serverAndBrowser, startServer } from "./support.mjs";
 
 const root = new URL("../../", import.meta.url).pathname;
 const artifacts = join(root, "target/e2e-artifacts");
 const ACCESS_TTL_S = 3;
 
-let server;
-let browser;
 let page;
 let problems; // console errors and page errors seen by the current test
 
@@ -40,10 +38,10 @@ function instrumentStorage() {
   });
 }
 
-before(async () => {
+const fixture = serverAndBrowser(async () => {
   mkdirSync(artifacts, { recursive: true });
   const port = await freePort();
-  server = await startServer(
+  return startServer(
     [
       "--test-mode", "--demo", "--access-ttl", String(ACCESS_TTL_S),
       "--www-dir", join(root, "www"), "--pkg-dir", join(root, "pkg/web"),
@@ -51,20 +49,14 @@ before(async () => {
     ],
     { port },
   );
-  browser = await launchChromium();
-  await browser.context.addInitScript(instrumentStorage);
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
 });
 
 beforeEach(async () => {
-  await browser.context.clearCookies();
-  await server.control("/auth/test/reset");
+  await fixture.browser.context.clearCookies();
+  await fixture.server.control("/auth/test/reset");
   problems = [];
-  page = await browser.context.newPage();
+  page = await fixture.browser.context.newPage();
+  await page.addInitScript(instrumentStorage);
   await page.setViewportSize({ width: 1200, height: 900 });
   page.on("pageerror", (error) => problems.push(`page error: ${error}`));
   page.on("console", (message) => {
@@ -74,7 +66,7 @@ beforeEach(async () => {
       problems.push(`console error: ${message.text()}`);
     }
   });
-  await page.goto(`${server.url}/`);
+  await page.goto(`${fixture.server.url}/`);
   await expectState("signed-out");
 });
 
@@ -128,19 +120,19 @@ test("sign in, wait past expiry, and the next click shows data without a sign-in
   assert.match(shown, /"username":"demo"/);
   assert.ok(!(await page.isVisible("#sign-in")), "no sign-in prompt");
   await page.waitForFunction(() => [...document.querySelectorAll("#timeline .tag")].some((t) => t.textContent === "proactive refresh"));
-  const counts = await server.stats();
+  const counts = await fixture.server.stats();
   assert.equal(counts.refresh_ok, 1, "one silent refresh");
 });
 
 test("twenty requests at once after expiry make exactly one refresh", async () => {
   await signIn();
   await pastExpiry();
-  await server.control("/auth/test/reset");
+  await fixture.server.control("/auth/test/reset");
   await page.click("[data-action=burst]");
   const shown = await waitForResult("20 requests at once");
   assert.match(shown, /20 × 200/);
   assert.match(shown, /Refresh calls they caused: 1\./);
-  const counts = await server.stats();
+  const counts = await fixture.server.stats();
   assert.equal(counts.refresh_calls, 1);
   assert.equal(counts.api_calls, 20);
   assert.equal(counts.unauthorized_served, 0, "refreshed before sending: no 401 round trip");
@@ -160,7 +152,7 @@ test("sign out ends the session, also after a reload", async () => {
   await expectState("signed-out");
   assert.ok(await page.isVisible("#sign-in"));
   await page.waitForFunction(() => document.getElementById("countdown").textContent === "—");
-  assert.equal((await server.stats()).logout_calls, 1);
+  assert.equal((await fixture.server.stats()).logout_calls, 1);
   await page.reload();
   await expectState("signed-out");
   assert.ok(await page.isVisible("#sign-in"));
@@ -174,7 +166,7 @@ test("a stolen refresh token ends the session with a clear message", async () =>
   assert.match(await page.textContent("#banner"), /same refresh token twice \(reuse detection\)/);
   assert.match(await result(), /revoked the session/);
   assert.ok(await page.isVisible("#sign-in"), "invited to sign in again");
-  assert.equal((await server.stats()).reuse_detections, 1);
+  assert.equal((await fixture.server.stats()).reuse_detections, 1);
   assert.ok((await timelineTags()).includes("refresh refused"));
 });
 

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer } from "node:net";
 import { createInterface } from "node:readline";
+import { after, before } from "node:test";
 import { chromium } from "playwright-core";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -87,4 +88,21 @@ export async function launchChromium() {
       await rm(profile, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * For a test file: `start()` (resolving to a server with `stop()`) and Chromium before its
+ * tests, both stopped after them. Returns an object whose `server` and `browser` are set by then.
+ */
+export function serverAndBrowser(start) {
+  const fixture = {};
+  before(async () => {
+    fixture.server = await start();
+    fixture.browser = await launchChromium();
+  });
+  after(async () => {
+    await fixture.browser?.close();
+    await fixture.server?.stop();
+  });
+  return fixture;
 }

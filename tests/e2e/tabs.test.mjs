@@ -1,32 +1,21 @@
 // Across tabs: several pages of one browser context (one cookie jar), each with its own
 // AuthClient, against the reference server with refresh-token rotation and reuse detection.
-import { after, afterEach, before, beforeEach, test } from "node:test";
+import { afterEach, beforeEach, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { launchChromium, startServer } from "./support.mjs";
+import { serverAndBrowser, startServer } from "./support.mjs";
 
 const root = new URL("../../", import.meta.url).pathname;
-let server;
-let browser;
+const fixture = serverAndBrowser(() => startServer([
+  "--test-mode",
+  "--www-dir", join(root, "tests/e2e/fixtures/page"),
+  "--pkg-dir", join(root, "pkg/web"),
+]));
 let pages = [];
 
-before(async () => {
-  server = await startServer([
-    "--test-mode",
-    "--www-dir", join(root, "tests/e2e/fixtures/page"),
-    "--pkg-dir", join(root, "pkg/web"),
-  ]);
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
 beforeEach(async () => {
-  await browser.context.clearCookies();
-  await server.control("/auth/test/reset");
+  await fixture.browser.context.clearCookies();
+  await fixture.server.control("/auth/test/reset");
 });
 
 afterEach(async () => {
@@ -35,18 +24,18 @@ afterEach(async () => {
 });
 
 async function journal(path) {
-  return (await server.journal()).filter((entry) => entry.path === path);
+  return (await fixture.server.journal()).filter((entry) => entry.path === path);
 }
 
 /** A new tab with a client (`window.auth`) and the states it reported (`window.states`). */
 async function openTab(options = {}, { beforeLoad } = {}) {
-  const page = await browser.context.newPage();
+  const page = await fixture.browser.context.newPage();
   pages.push(page);
   page.messages = [];
   page.on("console", (message) => page.messages.push(`${message.type()}: ${message.text()}`));
   page.on("pageerror", (error) => page.messages.push(`pageerror: ${error}`));
   if (beforeLoad) await page.addInitScript(beforeLoad);
-  await page.goto(`${server.url}/`);
+  await page.goto(`${fixture.server.url}/`);
   await page.evaluate(async (options) => {
     const { default: init, AuthClient } = await import("/pkg/index.js");
     await init();
@@ -79,7 +68,7 @@ function fireTogether(tabs, perTab) {
 }
 
 test("five tabs whose tokens expired together, twenty rounds: no reuse detection, every call succeeds", async () => {
-  await server.control("/auth/test/config", { access_ttl: 1 });
+  await fixture.server.control("/auth/test/config", { access_ttl: 1 });
   const tabs = [];
   for (let i = 0; i < 5; i++) tabs.push(await openTab());
   await login(tabs[0]);
@@ -89,23 +78,23 @@ test("five tabs whose tokens expired together, twenty rounds: no reuse detection
     const statuses = await fireTogether(tabs, 3);
     assert.deepEqual(statuses.flat(), Array(15).fill(200), `round ${round}`);
   }
-  const counts = await server.stats();
+  const counts = await fixture.server.stats();
   assert.equal(counts.reuse_detections, 0, "no tab ever presented a used refresh token");
   assert.equal(counts.refresh_ok, counts.refresh_calls, "every refresh succeeded");
   assert.ok(counts.refresh_calls >= 100, `each tab refreshed in each round (${counts.refresh_calls})`);
 });
 
 test("control: without the cross-tab lock the same race trips reuse detection", async () => {
-  await server.control("/auth/test/config", { access_ttl: 1 });
+  await fixture.server.control("/auth/test/config", { access_ttl: 1 });
   const tabs = [];
   for (let i = 0; i < 5; i++) tabs.push(await openTab({ crossTab: false }));
   await login(tabs[0]);
   for (const tab of tabs) assert.equal(await status(tab), 200);
-  for (let round = 1; round <= 3 && (await server.stats()).reuse_detections === 0; round++) {
+  for (let round = 1; round <= 3 && (await fixture.server.stats()).reuse_detections === 0; round++) {
     await sleep(1100);
     await fireTogether(tabs, 1);
   }
-  assert.ok((await server.stats()).reuse_detections > 0, "the race is real, so the test above can fail");
+  assert.ok((await fixture.server.stats()).reuse_detections > 0, "the race is real, so the test above can fail");
 });
 
 test("signing out in one tab signs out the others within a second", async () => {
@@ -124,8 +113,8 @@ test("an expired session in one tab signs out the others", async () => {
   const [a, b] = [await openTab(), await openTab()];
   await login(a);
   assert.equal(await status(b), 200);
-  await server.control("/auth/test/rotate-secret");
-  await server.control("/auth/test/revoke-all");
+  await fixture.server.control("/auth/test/rotate-secret");
+  await fixture.server.control("/auth/test/revoke-all");
   assert.equal(await status(a), 401);
   assert.deepEqual(await a.evaluate(() => states.slice(-2)), ["refreshing", "expired"]);
   await b.waitForFunction(() => states.at(-1) === "signed-out", null, { timeout: 1000 });
@@ -143,10 +132,10 @@ test("signing in in one tab lets the others refresh lazily on their next call", 
 });
 
 test("a lock held by a tab that is closed is released; a lock wait never exceeds timeoutMs", async () => {
-  const lockName = `authfetch:refresh:${server.url}/auth/refresh`;
+  const lockName = `authfetch:refresh:${fixture.server.url}/auth/refresh`;
   const [holder, waiter] = [await openTab(), await openTab()];
   await login(waiter);
-  await server.control("/auth/test/rotate-secret"); // waiter's next call gets a 401 and must refresh
+  await fixture.server.control("/auth/test/rotate-secret"); // waiter's next call gets a 401 and must refresh
   await holder.evaluate((name) => {
     navigator.locks.request(name, () => new Promise(() => {})); // held until the tab dies
   }, lockName);
@@ -161,7 +150,7 @@ test("a lock held by a tab that is closed is released; a lock wait never exceeds
   assert.equal(settled, false, "waiting for the lock");
   await holder.close();
   assert.equal(await pending, 200, "the browser released the closed tab's lock");
-  assert.equal((await server.stats()).reuse_detections, 0);
+  assert.equal((await fixture.server.stats()).reuse_detections, 0);
 });
 
 test("without Web Locks: single flight within the tab, said once on the console", async () => {
@@ -169,11 +158,11 @@ test("without Web Locks: single flight within the tab, said once on the console"
   const tab = await openTab({}, { beforeLoad: hideLocks });
   await tab.evaluate(() => new AuthClient()); // a second client: still said only once
   await login(tab);
-  await server.control("/auth/test/reset");
-  await server.control("/auth/test/rotate-secret");
+  await fixture.server.control("/auth/test/reset");
+  await fixture.server.control("/auth/test/rotate-secret");
   const statuses = await tab.evaluate(() => Promise.all(Array.from({ length: 10 }, () => auth.fetch("/api/ping").then((r) => r.status))));
   assert.deepEqual(statuses, Array(10).fill(200));
-  assert.equal((await server.stats()).refresh_calls, 1);
+  assert.equal((await fixture.server.stats()).refresh_calls, 1);
   const notes = tab.messages.filter((m) => m.includes("Web Locks API is not available"));
   assert.deepEqual(notes, ["info: authfetch: the Web Locks API is not available, so refresh is single-flight within each tab only"]);
 });
@@ -191,7 +180,7 @@ test("crossTab: false keeps tabs independent", async () => {
 test("a listener that awaits auth.fetch while a refresh runs does not deadlock it", async () => {
   const tab = await openTab();
   await login(tab);
-  await server.control("/auth/test/rotate-secret");
+  await fixture.server.control("/auth/test/rotate-secret");
   const result = await tab.evaluate(async () => {
     let fromListener;
     const off = auth.onChange((state) => {
@@ -202,21 +191,21 @@ test("a listener that awaits auth.fetch while a refresh runs does not deadlock i
     return { direct, fromListener: await fromListener };
   });
   assert.deepEqual(result, { direct: 200, fromListener: 200 });
-  assert.equal((await server.stats()).refresh_calls, 1);
+  assert.equal((await fixture.server.stats()).refresh_calls, 1);
 });
 
 test("coming back online with a token that expired meanwhile refreshes once, before any call", async () => {
-  await server.control("/auth/test/config", { access_ttl: 1 });
+  await fixture.server.control("/auth/test/config", { access_ttl: 1 });
   const tab = await openTab();
   await login(tab);
   await sleep(700); // past the leeway (half of one second)
-  await server.control("/auth/test/reset");
+  await fixture.server.control("/auth/test/reset");
   await tab.evaluate(() => {
     window.dispatchEvent(new Event("online"));
     window.dispatchEvent(new Event("online"));
   });
   await tab.waitForFunction(() => states.at(-1) === "signed-in" && states.at(-2) === "refreshing");
-  const counts = await server.stats();
+  const counts = await fixture.server.stats();
   assert.equal(counts.refresh_calls, 1, "once, for both events");
   assert.equal(counts.api_calls, 0, "before any API call");
 });

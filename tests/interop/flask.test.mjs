@@ -5,7 +5,7 @@
 import { beforeEach, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { openPage, serverAndBrowser } from "./support.mjs";
+import { openPage, serverAndBrowser, startProcess } from "./support.mjs";
 
 const root = new URL("../../", import.meta.url).pathname;
 const python = join(root, "target/interop-venv/bin/python");
@@ -13,9 +13,9 @@ const python = join(root, "target/interop-venv/bin/python");
 // The options a flask-jwt-extended server needs (README, "Use with your server").
 const OPTIONS = { csrf: { cookie: "csrf_refresh_token", header: "X-CSRF-TOKEN" } };
 
-const fixture = serverAndBrowser("flask", python, [
+const fixture = serverAndBrowser(() => startProcess("flask", python, [
   join(root, "tests/interop/flask_app.py"), "0", join(root, "pkg/web"), join(root, "tests/interop"),
-]);
+]));
 let page;
 let problems;
 

@@ -6,13 +6,13 @@
 import { beforeEach, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { openPage, serverAndBrowser } from "./support.mjs";
+import { openPage, serverAndBrowser, startProcess } from "./support.mjs";
 
 const root = new URL("../../", import.meta.url).pathname;
 
-const fixture = serverAndBrowser("oidc", process.execPath, [
+const fixture = serverAndBrowser(() => startProcess("oidc", process.execPath, [
   join(root, "tests/interop/oidc_bff.mjs"), join(root, "pkg/web"), join(root, "tests/interop"),
-]);
+]));
 let page;
 let problems;
 

@@ -2,8 +2,8 @@
 // of it opened in Debian's Chromium with the package loaded.
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
-import { after, before } from "node:test";
-import { launchChromium } from "../e2e/support.mjs";
+
+export { serverAndBrowser } from "../e2e/support.mjs";
 
 /**
  * Starts `command args` and resolves once it prints "listening on <url>"; `stop()` ends it.
@@ -45,21 +45,4 @@ export async function openPage(browser, url) {
   await page.goto(url);
   await page.waitForFunction(() => window.ready === true);
   return { page, problems };
-}
-
-/**
- * For a test file: starts the server (`startProcess` arguments) and Chromium before its tests
- * and stops both after them. Returns an object whose `server` and `browser` are set by then.
- */
-export function serverAndBrowser(name, command, args) {
-  const fixture = {};
-  before(async () => {
-    fixture.server = await startProcess(name, command, args);
-    fixture.browser = await launchChromium();
-  });
-  after(async () => {
-    await fixture.browser?.close();
-    await fixture.server?.stop();
-  });
-  return fixture;
 }
