@@ -1,4 +1,4 @@
-//! AuthClient in headless Chromium against the reference server on 127.0.0.1: each test checks
+//! AuthClient in each browser engine against the reference server on 127.0.0.1: each test checks
 //! the server's own view (its counters and the journal of requests it received).
 //!
 //! The test command starts the server in test mode and compiles this file with its address in
@@ -30,6 +30,11 @@ const API: &str = match option_env!("AUTHFETCH_TEST_API") {
 const FOREIGN: &str = match option_env!("AUTHFETCH_TEST_FOREIGN") {
     Some(url) => url,
     None => "http://localhost:9",
+};
+/// The engine the test command runs this build in (chromium, firefox, webkit).
+const ENGINE: &str = match option_env!("AUTHFETCH_TEST_ENGINE") {
+    Some(engine) => engine,
+    None => "chromium",
 };
 
 #[wasm_bindgen(inline_js = r#"
@@ -364,14 +369,22 @@ async fn requests_to_other_origins_never_carry_the_token() {
         .await
         .unwrap();
     assert_eq!(foreign.status(), 401, "no bearer, so the server refuses");
-    // A redirect from the API origin to the other origin drops it too.
+    // A redirect from the API origin to the other origin drops it too. WebKit does not follow
+    // a cross-origin redirect of a request that needed a preflight (this one carries the
+    // bearer), so there the call fails and nothing arrives; Chromium and Firefox follow it.
     let target = js_sys::encode_uri_component(&format!("{FOREIGN}/api/me"));
-    let _ = fetch(
+    let redirected = fetch(
         &auth,
         &format!("{API}/auth/test/redirect?to={target}"),
         None,
     )
     .await;
+    let follows_redirect = ENGINE != "webkit";
+    assert_eq!(
+        redirected.is_ok(),
+        follows_redirect,
+        "redirect followed in {ENGINE}"
+    );
     let entries = journal().await;
     let foreign_host = FOREIGN.trim_start_matches("http://");
     let to_foreign: Vec<_> = entries
@@ -380,8 +393,8 @@ async fn requests_to_other_origins_never_carry_the_token() {
         .collect();
     assert_eq!(
         to_foreign.len(),
-        2,
-        "the direct call and the redirected one arrived"
+        if follows_redirect { 2 } else { 1 },
+        "the direct call arrived, and the redirected one where the engine follows it"
     );
     for entry in to_foreign {
         assert_eq!(

@@ -52,6 +52,37 @@ function record(kind, tag, what, at = Date.now()) {
 const unanswered401s = new Map(); // path -> 401s not yet followed by a retry
 let last401End = -Infinity;
 
+// Safari (WebKit) does not report `responseStatus` in resource timing. There the timeline
+// takes a refresh's outcome from the client's next state, and counts any API answer that
+// ended just before a refresh began as the 401 that caused it.
+const statusReported = "responseStatus" in PerformanceResourceTiming.prototype;
+let lastApiEnd = -Infinity;
+
+function describeRefresh(entry, at, status) {
+  const path = "/auth/refresh";
+  const after401 = statusReported
+    ? entry.startTime - last401End < 2000
+    : entry.startTime - lastApiEnd < 50;
+  const cause = after401 ? "refresh after a 401" : "proactive refresh";
+  if (status === 200) {
+    record("refresh", cause, `POST ${path} → 200, new access token held in wasm`, at);
+  } else {
+    record("bad", "refresh refused", `POST ${path} → ${status || "refused"}: no live session`, at);
+  }
+}
+
+/** The state the client settled in after the refresh now running (or just finished). */
+function settledState() {
+  if (currentState !== "refreshing") return Promise.resolve(currentState);
+  return new Promise((resolve) => {
+    const off = auth.onChange((state) => {
+      if (state === "refreshing") return;
+      off();
+      resolve(state);
+    });
+  });
+}
+
 function describe(entry) {
   const url = new URL(entry.name);
   const at = performance.timeOrigin + entry.startTime;
@@ -60,16 +91,16 @@ function describe(entry) {
   if (url.origin !== location.origin) {
     record("info", "other origin", `GET ${url.host}${path} (sent without the token)`, at);
   } else if (path === "/auth/refresh") {
-    if (status === 200) {
-      const cause = entry.startTime - last401End < 2000 ? "refresh after a 401" : "proactive refresh";
-      record("refresh", cause, `POST ${path} → 200, new access token held in wasm`, at);
-    } else {
-      record("bad", "refresh refused", `POST ${path} → ${status}: no live session`, at);
-    }
+    if (statusReported) describeRefresh(entry, at, status);
+    else settledState().then((state) => describeRefresh(entry, at, state === "signed-in" ? 200 : ""));
+  } else if (!statusReported && path.startsWith("/api/")) {
+    lastApiEnd = entry.responseEnd;
+    record("ok", "sent", path, at);
   } else if (path === "/auth/login") {
-    record(status === 200 ? "ok" : "bad", "sign-in", `POST ${path} → ${status}`, at);
+    const kind = !statusReported ? "info" : status === 200 ? "ok" : "bad";
+    record(kind, "sign-in", `POST ${path}${status ? ` → ${status}` : ""}`, at);
   } else if (path === "/auth/logout") {
-    record("info", "sign-out", `POST ${path} → ${status}`, at);
+    record("info", "sign-out", `POST ${path}${status ? ` → ${status}` : ""}`, at);
   } else if (path === "/auth/demo/steal") {
     record("bad", "thief", `a copy of the refresh cookie was used elsewhere → ${status}`, at);
   } else if (path.startsWith("/api/")) {
@@ -110,7 +141,9 @@ function render(state) {
   if (!signedIn && state !== "refreshing") ui.user.textContent = "—";
 }
 
+let currentState = "unknown";
 auth.onChange((state) => {
+  currentState = state;
   record("info", "state", `→ ${state}`);
   if (state === "signed-in") {
     lifetimeMs = Math.max(0, (auth.expiresAt ?? Date.now()) - Date.now());

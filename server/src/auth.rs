@@ -33,6 +33,7 @@ pub struct TokenResponse {
 
 pub(crate) async fn login(
     State(state): State<AppState>,
+    headers: HeaderMap,
     JsonBody(credentials): JsonBody<Credentials>,
 ) -> Result<Response, ApiError> {
     state.stats.bump(|s| &mut s.login_calls);
@@ -63,7 +64,7 @@ pub(crate) async fn login(
         .call(move |c| store::start_family(c, user_id, &stored, now_ms, ttl_ms))
         .await?;
     state.stats.bump(|s| &mut s.login_ok);
-    session_response(&state, &username, &refresh_token, "access_token")
+    session_response(&state, &headers, &username, &refresh_token, "access_token")
 }
 
 pub(crate) async fn refresh(
@@ -111,7 +112,7 @@ pub(crate) async fn rotate(
     {
         Ok(rotated) => {
             state.stats.bump(|s| &mut s.refresh_ok);
-            session_response(state, &rotated.username, &replacement, token_field)
+            session_response(state, headers, &rotated.username, &replacement, token_field)
         }
         Err(refusal) => {
             if refusal == store::RefreshRefusal::Reused {
@@ -121,7 +122,7 @@ pub(crate) async fn rotate(
             // presented again.
             Ok(with_cookies(
                 ApiError::unauthorized(refusal.message()).into_response(),
-                cookies::clear(state.csrf())?,
+                cookies::clear(state.csrf(), state.cookie_secure(headers))?,
             ))
         }
     }
@@ -146,12 +147,13 @@ pub(crate) async fn logout(
     }
     Ok(with_cookies(
         StatusCode::NO_CONTENT.into_response(),
-        cookies::clear(state.csrf())?,
+        cookies::clear(state.csrf(), state.cookie_secure(&headers))?,
     ))
 }
 
 fn session_response(
     state: &AppState,
+    headers: &HeaderMap,
     username: &str,
     refresh_token: &str,
     token_field: &str,
@@ -161,15 +163,18 @@ fn session_response(
         "token_type": "Bearer",
         "expires_in": state.access.ttl_seconds(),
     });
+    let secure = state.cookie_secure(headers);
     let mut set_cookies = vec![cookies::set_refresh(
         refresh_token,
         state.refresh_ttl_seconds,
+        secure,
     )?];
     if state.csrf() {
         // A new CSRF value with every refresh token, living exactly as long as it.
         set_cookies.push(cookies::set_csrf(
             &tokens::random_token(),
             state.refresh_ttl_seconds,
+            secure,
         )?);
     }
     let mut response = with_cookies(Json(body).into_response(), set_cookies);

@@ -64,6 +64,13 @@ pub struct Config {
     #[arg(long, env = "AUTHFETCH_CSRF")]
     pub csrf: bool,
 
+    /// Leave `Secure` off the refresh and CSRF cookies of requests addressed to a loopback
+    /// name (`127.0.0.1`, `localhost`, `[::1]`), for development over plain http in WebKit
+    /// (Safari), which drops `Secure` cookies there although the page is a secure context.
+    /// Accepted only with a loopback `--bind`; every other host still gets `Secure`.
+    #[arg(long, env = "AUTHFETCH_LOOPBACK_HTTP_COOKIES")]
+    pub loopback_http_cookies: bool,
+
     /// Enable `GET /auth/stats` and the `/auth/test/*` controls. Never in production.
     #[arg(long, env = "AUTHFETCH_TEST_MODE")]
     pub test_mode: bool,

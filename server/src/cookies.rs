@@ -29,27 +29,80 @@ pub(crate) fn read(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, value)| value.trim().trim_matches('"').to_owned())
 }
 
+/// Whether cookies for this request carry `Secure`: always, unless `loopback_http` (the
+/// `--loopback-http-cookies` flag) is set and the request is addressed to a loopback name.
+pub(crate) fn secure_for(headers: &HeaderMap, loopback_http: bool) -> Secure {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    if loopback_http && is_loopback_host(host) {
+        Secure::No
+    } else {
+        Secure::Yes
+    }
+}
+
+/// Whether cookies carry the `Secure` attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Secure {
+    Yes,
+    No,
+}
+
+/// `127.0.0.1`, `localhost` or `[::1]`, with or without a port.
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => host.split(':').next().unwrap_or_default(),
+    };
+    matches!(name, "127.0.0.1" | "localhost" | "::1")
+}
+
 /// `Set-Cookie` for the refresh token, living `max_age_seconds`.
-pub(crate) fn set_refresh(value: &str, max_age_seconds: u64) -> Result<HeaderValue, ApiError> {
+pub(crate) fn set_refresh(
+    value: &str,
+    max_age_seconds: u64,
+    secure: Secure,
+) -> Result<HeaderValue, ApiError> {
     build(
         REFRESH_COOKIE,
         value,
         REFRESH_COOKIE_PATH,
         max_age_seconds,
         true,
+        secure,
     )
 }
 
 /// `Set-Cookie` for the CSRF value, living as long as the refresh token.
-pub(crate) fn set_csrf(value: &str, max_age_seconds: u64) -> Result<HeaderValue, ApiError> {
-    build(CSRF_COOKIE, value, CSRF_COOKIE_PATH, max_age_seconds, false)
+pub(crate) fn set_csrf(
+    value: &str,
+    max_age_seconds: u64,
+    secure: Secure,
+) -> Result<HeaderValue, ApiError> {
+    build(
+        CSRF_COOKIE,
+        value,
+        CSRF_COOKIE_PATH,
+        max_age_seconds,
+        false,
+        secure,
+    )
 }
 
 /// `Set-Cookie` headers that delete the refresh cookie, and the CSRF cookie when in use.
-pub(crate) fn clear(csrf: bool) -> Result<Vec<HeaderValue>, ApiError> {
-    let mut cleared = vec![build(REFRESH_COOKIE, "", REFRESH_COOKIE_PATH, 0, true)?];
+pub(crate) fn clear(csrf: bool, secure: Secure) -> Result<Vec<HeaderValue>, ApiError> {
+    let mut cleared = vec![build(
+        REFRESH_COOKIE,
+        "",
+        REFRESH_COOKIE_PATH,
+        0,
+        true,
+        secure,
+    )?];
     if csrf {
-        cleared.push(build(CSRF_COOKIE, "", CSRF_COOKIE_PATH, 0, false)?);
+        cleared.push(build(CSRF_COOKIE, "", CSRF_COOKIE_PATH, 0, false, secure)?);
     }
     Ok(cleared)
 }
@@ -60,10 +113,44 @@ fn build(
     path: &str,
     max_age_seconds: u64,
     http_only: bool,
+    secure: Secure,
 ) -> Result<HeaderValue, ApiError> {
     let http_only = if http_only { "; HttpOnly" } else { "" };
+    let secure = match secure {
+        Secure::Yes => "; Secure",
+        Secure::No => "",
+    };
     let cookie = format!(
-        "{name}={value}{http_only}; Secure; SameSite=Strict; Path={path}; Max-Age={max_age_seconds}"
+        "{name}={value}{http_only}{secure}; SameSite=Strict; Path={path}; Max-Age={max_age_seconds}"
     );
     HeaderValue::from_str(&cookie).map_err(|e| ApiError::internal(&e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback_host;
+
+    #[test]
+    fn loopback_hosts_are_told_apart_from_lookalikes() {
+        for host in [
+            "127.0.0.1",
+            "127.0.0.1:8080",
+            "localhost",
+            "localhost:3000",
+            "[::1]",
+            "[::1]:80",
+        ] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in [
+            "",
+            "example.com",
+            "localhost.example.com",
+            "127.0.0.1.example.com",
+            "[::2]:80",
+            "10.0.0.1",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
+    }
 }

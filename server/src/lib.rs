@@ -50,6 +50,8 @@ struct AppState {
     access: Arc<tokens::AccessTokens>,
     refresh_ttl_seconds: u64,
     csrf: Arc<AtomicBool>,
+    /// `--loopback-http-cookies`: no `Secure` on cookies for loopback hosts.
+    loopback_http_cookies: bool,
     stats: Arc<stats::Stats>,
     /// Present only with `--test-mode`.
     testing: Option<Arc<testing::Controls>>,
@@ -119,6 +121,12 @@ impl Server {
 }
 
 async fn prepare_state(config: &Config) -> Result<AppState, StartError> {
+    if config.loopback_http_cookies && !config.bind.is_loopback() {
+        return Err(StartError::Config(format!(
+            "--loopback-http-cookies is for development on this machine only, but --bind {} is not a loopback address",
+            config.bind
+        )));
+    }
     let opened = store::Store::open(&config.db)
         .map_err(|e| StartError::Database(format!("{}: {e}", config.db)))?;
     let secret = match &config.jwt_secret {
@@ -148,6 +156,7 @@ async fn prepare_state(config: &Config) -> Result<AppState, StartError> {
         access: Arc::new(tokens::AccessTokens::new(&secret, config.access_ttl)),
         refresh_ttl_seconds: config.refresh_ttl,
         csrf: Arc::new(AtomicBool::new(config.csrf)),
+        loopback_http_cookies: config.loopback_http_cookies,
         stats: Arc::default(),
         testing: config
             .test_mode
@@ -306,6 +315,11 @@ impl AppState {
     /// Whether refresh and logout demand the CSRF double-submit right now.
     fn csrf(&self) -> bool {
         self.csrf.load(Ordering::Relaxed)
+    }
+
+    /// Whether the cookies answered to a request with these headers carry `Secure`.
+    fn cookie_secure(&self, headers: &axum::http::HeaderMap) -> cookies::Secure {
+        cookies::secure_for(headers, self.loopback_http_cookies)
     }
 }
 

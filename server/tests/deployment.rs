@@ -319,3 +319,54 @@ async fn static_max_age_lets_browsers_reuse_static_files() {
         "errors are not cached"
     );
 }
+
+#[tokio::test]
+async fn loopback_http_cookies_drop_secure_for_loopback_hosts_only() {
+    let plain = TestServer::start(&[]).await;
+    let login = plain.client().login("demo", "demo").await;
+    for cookie in login.set_cookies("refresh_token") {
+        assert!(cookie.contains("; Secure"), "Secure by default: {cookie}");
+    }
+
+    let server = TestServer::start(&["--loopback-http-cookies", "--csrf"]).await;
+    let client = server.client();
+    let body = r#"{"username":"demo","password":"demo"}"#;
+    for host in ["127.0.0.1:8080", "localhost", "[::1]:3000"] {
+        let reply = client
+            .post_json("/auth/login", &[("host", host)], body)
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{host}");
+        for name in ["refresh_token", "csrf_refresh_token"] {
+            let cookies = reply.set_cookies(name);
+            assert_eq!(cookies.len(), 1, "{name} for {host}");
+            assert!(!cookies[0].contains("Secure"), "{host}: {}", cookies[0]);
+            assert!(cookies[0].contains("SameSite=Strict"), "{}", cookies[0]);
+        }
+    }
+    // A name that is not loopback (a reverse proxy forwarding to this port) keeps Secure.
+    let proxied = client
+        .post_json("/auth/login", &[("host", "app.example.com")], body)
+        .await;
+    assert_eq!(proxied.status, StatusCode::OK);
+    for cookie in proxied.set_cookies("refresh_token") {
+        assert!(cookie.contains("; Secure"), "{cookie}");
+    }
+}
+
+#[test]
+fn loopback_http_cookies_are_refused_on_a_non_loopback_bind() {
+    let (ok, stderr) = run_binary(&[
+        "--bind",
+        "0.0.0.0",
+        "--port",
+        "0",
+        "--db",
+        ":memory:",
+        "--loopback-http-cookies",
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("--loopback-http-cookies is for development on this machine only"),
+        "{stderr}"
+    );
+}

@@ -486,7 +486,7 @@ impl Inner {
         });
         let granted = wasm_bindgen_futures::JsFuture::from(tabs::request_lock(
             lock,
-            timeout_ms,
+            &net::timeout_signal(timeout_ms),
             work.unchecked_ref(),
         ))
         .await;

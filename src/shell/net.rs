@@ -7,7 +7,7 @@ use alloc::rc::Rc;
 use core::cell::RefCell;
 use core::future::Future;
 
-use js_sys::{Array, Function, Promise, Reflect};
+use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, Request, Response};
@@ -23,7 +23,9 @@ use crate::shell::convert::to_value;
 const g = globalThis;
 const apply = g.Reflect.apply;
 const create = g.Object.create;
-const getter = (type, name) => g.Object.getOwnPropertyDescriptor(type.prototype, name).get;
+// Undefined where the engine lacks the property (Firefox has no `Request.prototype.body`):
+// each use says what it does then, so no engine fails to load the module.
+const getter = (type, name) => g.Object.getOwnPropertyDescriptor(type.prototype, name)?.get;
 const capturedFetch = g.fetch;
 const CapturedRequest = g.Request;
 const CapturedHeaders = g.Headers;
@@ -41,6 +43,19 @@ const setHeader = g.Headers.prototype.set;
 const readJson = g.Response.prototype.json;
 const responseStatus = getter(g.Response, 'status');
 const CapturedPromise = g.Promise;
+const CapturedAbortController = g.AbortController;
+const CapturedAbortSignal = g.AbortSignal;
+const CapturedDOMException = g.DOMException;
+const controllerSignal = getter(g.AbortController, 'signal');
+const abortController = g.AbortController.prototype.abort;
+const signalAborted = getter(g.AbortSignal, 'aborted');
+const signalReason = getter(g.AbortSignal, 'reason');
+const addListener = g.EventTarget.prototype.addEventListener;
+const capturedSetTimeout = g.setTimeout;
+// AbortSignal.timeout and AbortSignal.any are newer than fetch and AbortController (Safari
+// 16 and 17.4, Firefox 100 and 124): without them the same signals are built by hand.
+const nativeTimeout = g.AbortSignal.timeout;
+const nativeAny = g.AbortSignal.any;
 const then = g.Promise.prototype.then;
 const isRequest = (value) => value instanceof CapturedRequest;
 // What `fetch` resolves a relative URL against: the document's base URL (it follows
@@ -72,6 +87,26 @@ export function requestOrigin(input) {
 export function pageOrigin() {
   return g.location?.origin;
 }
+// A signal that aborts with a 'TimeoutError' DOMException after `ms`.
+export function timeoutSignal(ms) {
+  if (nativeTimeout) return apply(nativeTimeout, CapturedAbortSignal, [ms]);
+  const controller = new CapturedAbortController();
+  capturedSetTimeout(() => apply(abortController, controller, [new CapturedDOMException('signal timed out', 'TimeoutError')]), ms);
+  return apply(controllerSignal, controller, []);
+}
+// A signal that aborts when either one does, with that one's reason.
+export function eitherSignal(first, second) {
+  if (nativeAny) return apply(nativeAny, CapturedAbortSignal, [[first, second]]);
+  const controller = new CapturedAbortController();
+  const follow = (signal) => {
+    const abort = () => apply(abortController, controller, [signalReason ? apply(signalReason, signal, []) : undefined]);
+    if (apply(signalAborted, signal, [])) abort();
+    else apply(addListener, signal, ['abort', abort, { once: true }]);
+  };
+  follow(first);
+  follow(second);
+  return apply(controllerSignal, controller, []);
+}
 export function newRequest(input, init) {
   return new CapturedRequest(input, init);
 }
@@ -89,7 +124,9 @@ export function callerSignal(input, init) {
 // signal and, when given, the header; it repeats the referrer and its policy, which a
 // non-empty init would otherwise reset.
 export function send(base, signal, authorization) {
-  const request = apply(requestBody, base, []) === null ? base : apply(cloneRequest, base, []);
+  // Without the body getter every request is cloned: a copy of a bodiless one costs little.
+  const bodiless = requestBody !== undefined && apply(requestBody, base, []) === null;
+  const request = bodiless ? base : apply(cloneRequest, base, []);
   const init = create(null);
   init.signal = signal;
   init.referrer = apply(requestReferrer, request, []);
@@ -146,6 +183,14 @@ extern "C" {
     /// point at another site).
     #[wasm_bindgen(js_name = pageOrigin)]
     pub(crate) fn page_origin() -> Option<String>;
+
+    /// `AbortSignal.timeout(ms)`, or the same built by hand where the engine lacks it.
+    #[wasm_bindgen(js_name = timeoutSignal)]
+    pub(crate) fn timeout_signal(ms: u32) -> AbortSignal;
+
+    /// `AbortSignal.any([first, second])`, or the same built by hand where the engine lacks it.
+    #[wasm_bindgen(js_name = eitherSignal)]
+    fn either_signal(first: &AbortSignal, second: &AbortSignal) -> AbortSignal;
 
     /// `new Request(input, init)`, throwing as `fetch` would when the arguments are invalid.
     #[wasm_bindgen(catch, js_name = newRequest)]
@@ -241,9 +286,9 @@ pub(crate) struct Deadline {
 impl Deadline {
     /// Aborts after `timeout_ms`, or when `caller` aborts.
     pub(crate) fn new(caller: Option<AbortSignal>, timeout_ms: u32) -> Self {
-        let timeout = AbortSignal::timeout_with_u32(timeout_ms);
+        let timeout = timeout_signal(timeout_ms);
         let combined = match &caller {
-            Some(caller) => AbortSignal::any(&Array::of2(caller, &timeout)),
+            Some(caller) => either_signal(caller, &timeout),
             None => timeout.clone(),
         };
         Self {

@@ -11,7 +11,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
-use web_sys::{BroadcastChannel, MessageEvent};
+use web_sys::{AbortSignal, BroadcastChannel, MessageEvent};
 
 use crate::core::Message;
 
@@ -19,8 +19,8 @@ use crate::core::Message;
 export function locksAvailable() {
   return typeof navigator !== 'undefined' && !!navigator.locks && typeof navigator.locks.request === 'function';
 }
-export function requestLock(name, timeoutMs, work) {
-  return navigator.locks.request(name, { signal: AbortSignal.timeout(timeoutMs) }, () => work());
+export function requestLock(name, signal, work) {
+  return navigator.locks.request(name, { signal }, () => work());
 }
 export function onWake(callback) {
   const visible = () => { if (document.visibilityState === 'visible') callback(); };
@@ -34,10 +34,10 @@ export function onWake(callback) {
 extern "C" {
     #[wasm_bindgen(js_name = locksAvailable)]
     fn locks_available() -> bool;
-    /// Runs `work` (a function returning a promise) while holding lock `name`, waiting at most
-    /// `timeout_ms` for it; rejects if the lock was not granted in time.
+    /// Runs `work` (a function returning a promise) while holding lock `name`, waiting for it
+    /// until `signal` aborts; rejects if the lock was not granted by then.
     #[wasm_bindgen(js_name = requestLock)]
-    pub(crate) fn request_lock(name: &str, timeout_ms: u32, work: &Function) -> Promise;
+    pub(crate) fn request_lock(name: &str, signal: &AbortSignal, work: &Function) -> Promise;
     /// Calls `callback` when the page becomes visible or the network comes back; returns a
     /// function that stops it.
     #[wasm_bindgen(js_name = onWake)]

@@ -1,4 +1,4 @@
-// The npm package as users get it: the web flavour loaded in Chromium, its TypeScript
+// The npm package as users get it: the web flavour loaded in each engine, its TypeScript
 // declarations, and the bundler flavour installed from `npm pack` into a Vite app.
 // Needs ./scripts/build-package to have run (scripts/test does).
 import { after, before, test } from "node:test";
@@ -6,14 +6,14 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { launchChromium, startServer } from "./support.mjs";
+import { engine, launchBrowser, startServer } from "./support.mjs";
 
 const root = new URL("../../", import.meta.url).pathname;
 const bin = (name) => join(root, "node_modules/.bin", name);
 let browser;
 
 before(async () => {
-  browser = await launchChromium();
+  browser = await launchBrowser();
 });
 
 after(async () => {

@@ -1,15 +1,18 @@
-// What the README says about Secure cookies over plain http on loopback, checked in the real
-// browser on every run: if Chromium changes its rules, this fails and the README gets updated.
+// What the README says about Secure cookies over plain http on loopback, checked in each real
+// engine on every run: if an engine changes its rules, this fails and the README gets updated.
+// Chromium and Firefox keep a Secure cookie set by http://127.0.0.1 or http://localhost (both
+// are secure contexts); WebKit drops it, so the server's --loopback-http-cookies leaves Secure
+// off for loopback hosts, and every engine keeps that one.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { launchChromium, startServer } from "./support.mjs";
+import { engine, launchBrowser, startServer } from "./support.mjs";
 
 let pageServer;
 let browser;
 
 before(async () => {
   pageServer = await startServer();
-  browser = await launchChromium();
+  browser = await launchBrowser();
 });
 
 after(async () => {
@@ -22,9 +25,11 @@ after(async () => {
  * (another port: another origin, with credentialed CORS for the page), and reports what the
  * browser did with the Secure, HttpOnly, SameSite=Strict refresh cookie.
  */
-async function loginThenRefresh(pageHost, apiHost) {
+async function loginThenRefresh(pageHost, apiHost, { loopbackHttpCookies }) {
   const pageOrigin = `http://${pageHost}:${pageServer.port}`;
-  const api = await startServer(["--cors-origin", pageOrigin]);
+  const api = await startServer(["--cors-origin", pageOrigin], {
+    engineArgs: loopbackHttpCookies ? ["--loopback-http-cookies"] : [],
+  });
   const apiOrigin = `http://${apiHost}:${api.port}`;
   const page = await browser.context.newPage();
   try {
@@ -39,7 +44,7 @@ async function loginThenRefresh(pageHost, apiHost) {
       const refresh = await fetch(`${apiOrigin}/auth/refresh`, { method: "POST", credentials: "include" });
       return { login: login.status, refresh: refresh.status, secureContext: window.isSecureContext };
     }, apiOrigin);
-    const stored = await browser.context.cookies(`${apiOrigin}/auth/refresh`);
+    const stored = await storedCookies(`${apiOrigin}/auth/refresh`);
     return { ...statuses, stored: stored.map((c) => `${c.name};secure=${c.secure};httpOnly=${c.httpOnly}`) };
   } finally {
     await page.close();
@@ -48,24 +53,36 @@ async function loginThenRefresh(pageHost, apiHost) {
   }
 }
 
-const kept = ["refresh_token;secure=true;httpOnly=true"];
+/**
+ * The cookies the browser holds for `url`. Filtered here, not by Playwright: playwright-core
+ * 1.60 (the Firefox driver) leaves Secure cookies of http://127.0.0.1 out of a URL-filtered
+ * answer although Firefox stores and sends them. The WebKit harness reads them at the URL.
+ */
+async function storedCookies(url) {
+  if (engine === "webkit") return browser.context.cookies(url);
+  const { hostname, pathname } = new URL(url);
+  return (await browser.context.cookies()).filter((c) => c.domain === hostname && pathname.startsWith(c.path));
+}
 
-test("http://127.0.0.1 is a secure context: the Secure cookie is stored and sent back", async () => {
-  assert.deepEqual(await loginThenRefresh("127.0.0.1", "127.0.0.1"), {
-    login: 200, refresh: 200, secureContext: true, stored: kept,
-  });
-});
+const keptSecure = { login: 200, refresh: 200, secureContext: true, stored: ["refresh_token;secure=true;httpOnly=true"] };
+const dropped = { login: 200, refresh: 401, secureContext: true, stored: [] };
+const keptPlain = { login: 200, refresh: 200, secureContext: true, stored: ["refresh_token;secure=false;httpOnly=true"] };
 
-test("http://localhost is a secure context: the Secure cookie is stored and sent back", async () => {
-  assert.deepEqual(await loginThenRefresh("localhost", "localhost"), {
-    login: 200, refresh: 200, secureContext: true, stored: kept,
+for (const host of ["127.0.0.1", "localhost"]) {
+  const expected = engine === "webkit" ? dropped : keptSecure;
+  test(`http://${host} is a secure context; a Secure cookie is ${expected === dropped ? "dropped" : "stored and sent back"} (${engine})`, async () => {
+    assert.deepEqual(await loginThenRefresh(host, host, { loopbackHttpCookies: false }), expected);
   });
-});
+
+  test(`http://${host} with --loopback-http-cookies: the cookie, without Secure, is stored and sent back`, async () => {
+    assert.deepEqual(await loginThenRefresh(host, host, { loopbackHttpCookies: true }), keptPlain);
+  });
+}
 
 test("localhost and 127.0.0.1 are different sites: the SameSite=Strict cookie never arrives", async () => {
   for (const [pageHost, apiHost] of [["localhost", "127.0.0.1"], ["127.0.0.1", "localhost"]]) {
     assert.deepEqual(
-      await loginThenRefresh(pageHost, apiHost),
+      await loginThenRefresh(pageHost, apiHost, { loopbackHttpCookies: true }),
       { login: 200, refresh: 401, secureContext: true, stored: [] },
       `page on ${pageHost}, API on ${apiHost}`,
     );

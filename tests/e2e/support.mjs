@@ -1,5 +1,7 @@
-// Shared by the end-to-end tests: the real reference server as a child process, and Debian's
-// Chromium driven by playwright-core (no browser download).
+// Shared by the end-to-end tests: the real reference server as a child process, and the
+// browser engine named by AUTHFETCH_ENGINE (chromium, the default; firefox; webkit): Debian's
+// Chromium and Firefox ESR driven by playwright-core, WebKitGTK through ./webkit.mjs. No
+// browser is downloaded.
 import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -8,6 +10,16 @@ import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 import { after, before } from "node:test";
 import { chromium } from "playwright-core";
+// Firefox ESR 153 speaks the WebDriver BiDi that playwright-core 1.60 knows; later versions
+// ask it for commands it lacks.
+import { firefox } from "playwright-core-ff";
+import { launchWebKit } from "./webkit.mjs";
+
+/** The engine these tests run in. */
+export const engine = process.env.AUTHFETCH_ENGINE ?? "chromium";
+if (!["chromium", "firefox", "webkit"].includes(engine)) {
+  throw new Error(`AUTHFETCH_ENGINE must be chromium, firefox or webkit, not ${engine}`);
+}
 
 const root = new URL("../../", import.meta.url).pathname;
 const serverBin = process.env.AUTHFETCH_SERVER_BIN ?? join(root, "target/debug/authfetch-server");
@@ -21,9 +33,16 @@ export async function freePort() {
   return port;
 }
 
+/**
+ * The reference server's flags every test server gets in this engine: WebKit drops `Secure`
+ * cookies on http://127.0.0.1 (see the README), so there the server leaves `Secure` off for
+ * loopback hosts, as `./scripts/demo` does.
+ */
+export const engineServerArgs = engine === "webkit" ? ["--loopback-http-cookies"] : [];
+
 /** Starts authfetch-server (on `port`, or a free one); resolves once it is listening. */
-export async function startServer(args = [], { port = 0 } = {}) {
-  const child = spawn(serverBin, ["--port", String(port), "--db", ":memory:", ...args], {
+export async function startServer(args = [], { port = 0, engineArgs = engineServerArgs } = {}) {
+  const child = spawn(serverBin, ["--port", String(port), "--db", ":memory:", ...engineArgs, ...args], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const lines = createInterface({ input: child.stdout });
@@ -65,6 +84,33 @@ export async function startServer(args = [], { port = 0 } = {}) {
   };
 }
 
+/**
+ * The engine's browser with a fresh profile, as `{ context, version, close() }`: `context` has
+ * Playwright's BrowserContext API (for WebKit, the part ./webkit.mjs provides).
+ */
+export async function launchBrowser() {
+  if (engine === "webkit") return launchWebKit();
+  if (engine === "firefox") return launchFirefox();
+  return launchChromium();
+}
+
+async function launchFirefox() {
+  const browser = await firefox.launch({
+    channel: "moz-firefox",
+    executablePath: process.env.FIREFOX ?? "/usr/bin/firefox-esr",
+    headless: true,
+  });
+  const context = await browser.newContext();
+  return {
+    context,
+    version: browser.version(),
+    async close() {
+      await context.close();
+      await browser.close();
+    },
+  };
+}
+
 /** Headless Chromium with a fresh profile; `close()` removes the profile too. */
 export async function launchChromium() {
   const profile = await mkdtemp(join(tmpdir(), "authfetch-chromium-"));
@@ -83,6 +129,7 @@ export async function launchChromium() {
   });
   return {
     context,
+    version: context.browser()?.version(),
     async close() {
       await context.close();
       await rm(profile, { recursive: true, force: true });
@@ -91,14 +138,15 @@ export async function launchChromium() {
 }
 
 /**
- * For a test file: `start()` (resolving to a server with `stop()`) and Chromium before its
- * tests, both stopped after them. Returns an object whose `server` and `browser` are set by then.
+ * For a test file: `start()` (resolving to a server with `stop()`) and the engine's browser
+ * before its tests, both stopped after them. Returns an object whose `server` and `browser` are
+ * set by then.
  */
 export function serverAndBrowser(start) {
   const fixture = {};
   before(async () => {
     fixture.server = await start();
-    fixture.browser = await launchChromium();
+    fixture.browser = await launchBrowser();
   });
   after(async () => {
     await fixture.browser?.close();

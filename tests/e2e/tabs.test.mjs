@@ -209,3 +209,49 @@ test("coming back online with a token that expired meanwhile refreshes once, bef
   assert.equal(counts.refresh_calls, 1, "once, for both events");
   assert.equal(counts.api_calls, 0, "before any API call");
 });
+
+test("without AbortSignal.timeout and AbortSignal.any: timeouts and aborts still work", async () => {
+  const hideSignalHelpers = () => {
+    delete AbortSignal.timeout;
+    delete AbortSignal.any;
+  };
+  const tab = await openTab({ timeoutMs: 1000 }, { beforeLoad: hideSignalHelpers });
+  await login(tab);
+  const outcome = await tab.evaluate(async () => {
+    const settle = (call) => call.then((r) => r.status, (e) => `${e.name} ${e.code ?? ""}`.trim());
+    const started = Date.now();
+    const timedOut = await settle(auth.fetch("/auth/test/slow?ms=3000"));
+    const timeoutMs = Date.now() - started;
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    const aborted = await settle(auth.fetch("/auth/test/slow?ms=3000", { signal: controller.signal }));
+    const alreadyAborted = await settle(auth.fetch("/api/ping", { signal: AbortSignal.abort ? AbortSignal.abort() : controller.signal }));
+    await fetch("/auth/test/rotate-secret", { method: "POST" }); // a 401, then a refresh under the lock
+    const refreshed = await settle(auth.fetch("/api/me"));
+    return { helpersHidden: AbortSignal.timeout === undefined && AbortSignal.any === undefined, timedOut, inTime: timeoutMs < 2500, aborted, alreadyAborted, refreshed };
+  });
+  assert.deepEqual(outcome, {
+    helpersHidden: true,
+    timedOut: "AuthError timeout",
+    inTime: true,
+    aborted: "AbortError",
+    alreadyAborted: "AbortError",
+    refreshed: 200,
+  });
+  assert.deepEqual(tab.messages.filter((m) => m.startsWith("pageerror")), []);
+});
+
+test("without BroadcastChannel: each tab works on its own, and says nothing is wrong", async () => {
+  const hideChannel = () => { delete window.BroadcastChannel; };
+  const [a, b] = [await openTab({}, { beforeLoad: hideChannel }), await openTab({}, { beforeLoad: hideChannel })];
+  await login(a);
+  assert.equal(await a.evaluate(() => typeof BroadcastChannel), "undefined");
+  assert.equal(await status(a), 200);
+  assert.equal(await status(b), 200, "b refreshed on its own");
+  await a.evaluate(() => auth.logout());
+  await sleep(300);
+  assert.equal(await b.evaluate(() => states.at(-1)), "signed-in", "no message reached b");
+  assert.equal(await b.evaluate(() => auth.refresh().then(() => "refreshed", (e) => e.code)), "session_expired", "b's own refresh finds the session revoked");
+  assert.equal(await b.evaluate(() => states.at(-1)), "expired");
+  assert.deepEqual([...a.messages, ...b.messages].filter((m) => m.startsWith("pageerror")), []);
+});

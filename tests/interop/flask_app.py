@@ -10,6 +10,7 @@ Usage: python flask_app.py PORT PKG_DIR PAGE_DIR   (prints "listening on http://
 """
 
 import logging
+import os
 import sys
 from datetime import timedelta
 
@@ -34,7 +35,9 @@ app.config.update(
     JWT_TOKEN_LOCATION=["headers", "cookies"],
     JWT_ACCESS_TOKEN_EXPIRES=timedelta(seconds=ACCESS_SECONDS),
     JWT_REFRESH_TOKEN_EXPIRES=timedelta(days=1),
-    JWT_COOKIE_SECURE=True,  # Chromium accepts Secure cookies from http://127.0.0.1
+    # Chromium and Firefox keep Secure cookies from http://127.0.0.1; WebKit drops them, so its
+    # run turns Secure off (tests/interop/support.mjs).
+    JWT_COOKIE_SECURE=os.environ.get("INTEROP_SECURE_COOKIES", "1") == "1",
     JWT_COOKIE_SAMESITE="Strict",
     JWT_COOKIE_CSRF_PROTECT=True,
 )

@@ -66,6 +66,8 @@ provider.on("server_error", (_ctx, error) => console.error(error));
 providerHttp.on("request", provider.callback());
 
 const jwks = createRemoteJWKSet(new URL(`${issuer}/jwks`));
+// WebKit drops Secure cookies from http://127.0.0.1; its run turns Secure off (support.mjs).
+const secure = process.env.INTEROP_SECURE_COOKIES === "0" ? "" : "; Secure";
 const sessions = new Map(); // cookie value -> { refreshToken } or { state, verifier }
 const counts = { refresh_calls: 0, refresh_ok: 0, refresh_refused: 0, api_calls: 0 };
 
@@ -83,7 +85,7 @@ function cookie(request, name) {
 }
 
 const sessionCookie = (value, maxAge) =>
-  `bff_session=${value}; Path=/; HttpOnly; Secure; SameSite=Strict${maxAge === undefined ? "" : `; Max-Age=${maxAge}`}`;
+  `bff_session=${value}; Path=/; HttpOnly${secure}; SameSite=Strict${maxAge === undefined ? "" : `; Max-Age=${maxAge}`}`;
 
 const clientAuthorization = `Basic ${Buffer.from(`${CLIENT.id}:${CLIENT.secret}`).toString("base64")}`;
 

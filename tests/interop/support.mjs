@@ -1,16 +1,21 @@
 // Shared by the interop tests: a third-party server as a child process on 127.0.0.1, and a page
-// of it opened in Debian's Chromium with the package loaded.
+// of it opened in the engine's browser with the package loaded.
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 
+import { engine } from "../e2e/support.mjs";
+
 export { serverAndBrowser } from "../e2e/support.mjs";
+
+// What the fixtures' cookies carry: WebKit drops Secure cookies from http://127.0.0.1.
+const fixtureEnv = { INTEROP_SECURE_COOKIES: engine === "webkit" ? "0" : "1" };
 
 /**
  * Starts `command args` and resolves once it prints "listening on <url>"; `stop()` ends it.
  * Everything else it prints goes to stderr, prefixed with `name`.
  */
 export async function startProcess(name, command, args, { env } = {}) {
-  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...fixtureEnv, ...env } });
   const relay = (stream) => createInterface({ input: stream }).on("line", (line) => {
     if (!/listening on/.test(line)) process.stderr.write(`[${name}] ${line}\n`);
   });
