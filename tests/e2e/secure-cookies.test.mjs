@@ -5,7 +5,7 @@
 // off for loopback hosts, and every engine keeps that one.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { engine, launchBrowser, startServer } from "./support.mjs";
+import { cookiesFor, engine, launchBrowser, startServer } from "./support.mjs";
 
 let pageServer;
 let browser;
@@ -44,24 +44,13 @@ async function loginThenRefresh(pageHost, apiHost, { loopbackHttpCookies }) {
       const refresh = await fetch(`${apiOrigin}/auth/refresh`, { method: "POST", credentials: "include" });
       return { login: login.status, refresh: refresh.status, secureContext: window.isSecureContext };
     }, apiOrigin);
-    const stored = await storedCookies(`${apiOrigin}/auth/refresh`);
+    const stored = await cookiesFor(browser.context, `${apiOrigin}/auth/refresh`);
     return { ...statuses, stored: stored.map((c) => `${c.name};secure=${c.secure};httpOnly=${c.httpOnly}`) };
   } finally {
     await page.close();
     await api.stop();
     await browser.context.clearCookies();
   }
-}
-
-/**
- * The cookies the browser holds for `url`. Filtered here, not by Playwright: playwright-core
- * 1.60 (the Firefox driver) leaves Secure cookies of http://127.0.0.1 out of a URL-filtered
- * answer although Firefox stores and sends them. The WebKit harness reads them at the URL.
- */
-async function storedCookies(url) {
-  if (engine === "webkit") return browser.context.cookies(url);
-  const { hostname, pathname } = new URL(url);
-  return (await browser.context.cookies()).filter((c) => c.domain === hostname && pathname.startsWith(c.path));
 }
 
 const keptSecure = { login: 200, refresh: 200, secureContext: true, stored: ["refresh_token;secure=true;httpOnly=true"] };

@@ -154,3 +154,15 @@ export function serverAndBrowser(start) {
   });
   return fixture;
 }
+
+/**
+ * The cookies `context` holds for `url`, httpOnly ones included. Filtered here, not by
+ * Playwright: playwright-core 1.60 (the Firefox driver) leaves Secure cookies of
+ * http://127.0.0.1 out of a URL-filtered answer although Firefox stores and sends them. The
+ * WebKit harness reads them at the URL itself.
+ */
+export async function cookiesFor(context, url) {
+  if (engine === "webkit") return context.cookies(url);
+  const { hostname, pathname } = new URL(url);
+  return (await context.cookies()).filter((c) => c.domain === hostname && pathname.startsWith(c.path));
+}

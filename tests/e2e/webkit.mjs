@@ -263,6 +263,32 @@ class Page {
     });
   }
 
+  /** Types `value` into the field, replacing what it held, as Playwright's `fill`. */
+  async fill(selector, value) {
+    await this.waitForSelector(selector);
+    await this.send(async (send) => {
+      const found = await send("POST", "/element", { using: "css selector", value: selector });
+      const id = Object.values(found)[0];
+      await send("POST", `/element/${id}/clear`, {});
+      await send("POST", `/element/${id}/value`, { text: value });
+    });
+  }
+
+  url() {
+    return this.send((send) => send("GET", "/url"));
+  }
+
+  async waitForURL(url, { timeout = 30000 } = {}) {
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      const current = await this.url();
+      if (current === String(url)) break;
+      if (Date.now() > deadline) throw new Error(`page.waitForURL: still at ${current} after ${timeout} ms`);
+      await sleep(50);
+    }
+    await this.afterNavigation(String(url));
+  }
+
   async press(key) {
     const value = KEYS[key] ?? key;
     await this.send((send) => send("POST", "/actions", {

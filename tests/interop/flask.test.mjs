@@ -5,7 +5,7 @@
 import { beforeEach, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { openPage, serverAndBrowser, startProcess } from "./support.mjs";
+import { cookiesFor, openPage, serverAndBrowser, startProcess } from "./support.mjs";
 
 const root = new URL("../../", import.meta.url).pathname;
 const python = join(root, "target/interop-venv/bin/python");
@@ -46,7 +46,7 @@ async function waitForExpiry() {
 
 /** The session cookies as the browser holds them (httpOnly included), for a thief to replay. */
 async function sessionCookies() {
-  const cookies = await fixture.browser.context.cookies(fixture.server.url);
+  const cookies = await cookiesFor(fixture.browser.context, `${fixture.server.url}/`);
   const value = (name) => cookies.find((c) => c.name === name)?.value;
   return { refresh: value("refresh_token_cookie"), csrf: value("csrf_refresh_token") };
 }

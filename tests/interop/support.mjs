@@ -5,7 +5,7 @@ import { createInterface } from "node:readline";
 
 import { engine } from "../e2e/support.mjs";
 
-export { serverAndBrowser } from "../e2e/support.mjs";
+export { cookiesFor, serverAndBrowser } from "../e2e/support.mjs";
 
 // What the fixtures' cookies carry: WebKit drops Secure cookies from http://127.0.0.1.
 const fixtureEnv = { INTEROP_SECURE_COOKIES: engine === "webkit" ? "0" : "1" };
