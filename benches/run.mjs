@@ -1,15 +1,48 @@
-// Benchmarks authfetch against the alternatives in one run, in Debian's Chromium against the
+// Benchmarks authfetch against the alternatives in one run, in each browser engine against the
 // reference server (release build) on 127.0.0.1. Prints figures and writes them to
-// target/bench-results/run.json for benches/chart.mjs; never passes or fails on time.
-// Run after ./scripts/build-package:  node benches/run.mjs [--quick]
+// target/bench-results/run.json (Chromium, for benches/chart.mjs) and run-<engine>.json; never
+// passes or fails on time. Chromium runs every measurement; Firefox and WebKit run per-request
+// overhead, the 401 path and start-up, each against its own native-fetch floor.
+// Run after ./scripts/build-package:  node benches/run.mjs [--quick] [--engines=chromium,firefox,webkit]
 // AUTHFETCH_PKG=<dir> measures another build of the web flavour (before/after comparisons).
 import { spawnSync } from "node:child_process";
-import { mkdirSync, cpSync, writeFileSync } from "node:fs";
+import { mkdirSync, cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
 const root = new URL("../", import.meta.url).pathname;
 const quick = process.argv.includes("--quick");
+
+// One process per engine (the engine is fixed when tests/e2e/support.mjs loads), then the
+// figures side by side.
+if (!process.env.AUTHFETCH_BENCH_ENGINE) {
+  const named = process.argv.find((arg) => arg.startsWith("--engines="));
+  const engines = (named ? named.slice("--engines=".length) : "chromium,firefox,webkit").split(",");
+  const rows = [];
+  for (const engine of engines) {
+    console.log(`\n======== ${engine} ========`);
+    const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+      stdio: "inherit",
+      env: { ...process.env, AUTHFETCH_ENGINE: engine, AUTHFETCH_BENCH_ENGINE: engine },
+    });
+    if (child.status !== 0) process.exit(child.status ?? 1);
+    const file = engine === "chromium" ? "run" : `run-${engine}`;
+    const out = process.env.AUTHFETCH_PKG ? `${file}-other-package.json` : `${file}.json`;
+    rows.push({ engine, ...JSON.parse(readFileSync(join(root, "target/bench-results", out), "utf8")) });
+  }
+  console.log("\nPer engine, each against its own floor in the same run");
+  console.log("engine     browser               floor µs  authfetch µs  ratio   401 path adds ms  start-up ms");
+  for (const { engine, browserVersion, perRequest, refreshPath, startup } of rows) {
+    const floor = perRequest.micros.native;
+    const own = perRequest.micros.authfetch;
+    console.log(`${engine.padEnd(11)}${String(browserVersion).padEnd(22)}${floor.toFixed(0).padStart(8)}  ${own.toFixed(0).padStart(12)}  ${(own / floor).toFixed(3)}  ${refreshPath.ms.authfetch.added.toFixed(1).padStart(16)}  ${startup.ms.total.toFixed(1).padStart(11)}`);
+  }
+  process.exit(0);
+}
+const engine = process.env.AUTHFETCH_BENCH_ENGINE;
+// Storms and tabs are about the logic, which is the same in every engine: Chromium only.
+const everything = engine === "chromium";
 const CLIENTS = ["native", "authfetch", "axios", "ky"];
 const REFRESHING = CLIENTS.filter((c) => c !== "native");
 const LABELS = { native: "fetch, header by hand (floor)", authfetch: "authfetch", axios: "axios + axios-auth-refresh", ky: "ky with a refresh hook" };
@@ -18,7 +51,7 @@ const LABELS = { native: "fetch, header by hand (floor)", authfetch: "authfetch"
 const cargo = spawnSync("cargo", ["build", "-p", "authfetch-server", "--release", "--locked", "--quiet"], { cwd: root, stdio: "inherit" });
 if (cargo.status !== 0) process.exit(1);
 process.env.AUTHFETCH_SERVER_BIN ??= join(root, "target/release/authfetch-server");
-const { launchChromium, startServer } = await import("../tests/e2e/support.mjs");
+const { launchBrowser, startServer } = await import("../tests/e2e/support.mjs");
 
 const pkg = process.env.AUTHFETCH_PKG ?? join(root, "pkg/web");
 const www = join(root, "target/bench-www");
@@ -34,10 +67,10 @@ writeFileSync(join(www, "startup/empty.js"), "export default 1;\n");
 // invalidate tokens with rotate-secret instead. Static files are cached as a deployment with
 // content-hashed assets would have them.
 const server = await startServer(["--test-mode", "--access-ttl", "86400", "--static-max-age", "3600", "--www-dir", www, "--pkg-dir", pkg]);
-const browser = await launchChromium();
+const browser = await launchBrowser();
 const { control, stats } = server;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const results = { quick, date: new Date().toISOString(), labels: LABELS };
+const results = { quick, date: new Date().toISOString(), labels: LABELS, engine };
 
 async function freshPage() {
   const page = await browser.context.newPage();
@@ -62,6 +95,7 @@ try {
   await control("/auth/test/reset");
   await browser.context.clearCookies();
   const page = await freshPage();
+  results.browserVersion = await page.evaluate(() => /(Chrome|Firefox|Version)\/[\d.]+/.exec(navigator.userAgent)?.[0]);
   await page.evaluate(async (names) => {
     window.made = {};
     for (const name of names) window.made[name] = await window.clients[name]();
@@ -153,6 +187,7 @@ try {
   results.refreshPath.ms.proactive = median(proactive);
   console.log(`authfetch, proactive (refresh first, no 401): ${median(proactive).toFixed(1)} ms; the others only refresh on a 401`);
 
+  if (everything) {
   // ---- refresh storms --------------------------------------------------------------------
   const STORMS = quick ? [1, 10, 100] : [1, 10, 100, 1000];
   results.storms = [];
@@ -216,6 +251,8 @@ try {
     console.log(`${LABELS[name].padEnd(36)}${String(total.refreshes).padStart(9)}  ${String(total.reuse).padStart(16)}  ${`${total.ok}/${TABS * TAB_ROUNDS}`.padStart(18)}  ${`${total.lost}/${TAB_ROUNDS}`.padStart(28)}`);
   }
 
+  }
+
   // ---- start-up --------------------------------------------------------------------------
   // From `import` to a usable client, in fresh pages, beside the import of an empty module
   // (what any import costs here), with the breakdown.
@@ -246,7 +283,8 @@ try {
 
   mkdirSync(join(root, "target/bench-results"), { recursive: true });
   // The chart draws run.json: the package as built here, not another build.
-  const out = process.env.AUTHFETCH_PKG ? "run-other-package.json" : "run.json";
+  const file = engine === "chromium" ? "run" : `run-${engine}`;
+  const out = process.env.AUTHFETCH_PKG ? `${file}-other-package.json` : `${file}.json`;
   writeFileSync(join(root, "target/bench-results", out), JSON.stringify({ ...results, pkg }, null, 2));
   console.log(`\nwritten: target/bench-results/${out}`);
 } finally {

@@ -309,7 +309,7 @@ impl Inner {
             Some(signal) => {
                 wait::race(async { Ok(receiver.await) }, async {
                     let _ = wasm_bindgen_futures::JsFuture::from(when_aborted(signal)).await;
-                    Err(signal.reason())
+                    Err(net::abort_reason(signal))
                 })
                 .await
             }

@@ -94,12 +94,18 @@ export function timeoutSignal(ms) {
   capturedSetTimeout(() => apply(abortController, controller, [new CapturedDOMException('signal timed out', 'TimeoutError')]), ms);
   return apply(controllerSignal, controller, []);
 }
+// Why `signal` aborted: its reason, or (where the engine has no `AbortSignal.reason`) the
+// `AbortError` that fetch itself would reject with.
+export function abortReason(signal) {
+  const reason = signalReason ? apply(signalReason, signal, []) : undefined;
+  return reason === undefined ? new CapturedDOMException('signal is aborted without reason', 'AbortError') : reason;
+}
 // A signal that aborts when either one does, with that one's reason.
 export function eitherSignal(first, second) {
   if (nativeAny) return apply(nativeAny, CapturedAbortSignal, [[first, second]]);
   const controller = new CapturedAbortController();
   const follow = (signal) => {
-    const abort = () => apply(abortController, controller, [signalReason ? apply(signalReason, signal, []) : undefined]);
+    const abort = () => apply(abortController, controller, [abortReason(signal)]);
     if (apply(signalAborted, signal, [])) abort();
     else apply(addListener, signal, ['abort', abort, { once: true }]);
   };
@@ -187,6 +193,10 @@ extern "C" {
     /// `AbortSignal.timeout(ms)`, or the same built by hand where the engine lacks it.
     #[wasm_bindgen(js_name = timeoutSignal)]
     pub(crate) fn timeout_signal(ms: u32) -> AbortSignal;
+
+    /// `signal.reason`, or an `AbortError` where the engine has no `AbortSignal.reason`.
+    #[wasm_bindgen(js_name = abortReason)]
+    pub(crate) fn abort_reason(signal: &AbortSignal) -> JsValue;
 
     /// `AbortSignal.any([first, second])`, or the same built by hand where the engine lacks it.
     #[wasm_bindgen(js_name = eitherSignal)]
@@ -305,7 +315,7 @@ impl Deadline {
 
     fn failure(&self, error: JsValue) -> Failure {
         match &self.caller {
-            Some(caller) if caller.aborted() => Failure::Aborted(caller.reason()),
+            Some(caller) if caller.aborted() => Failure::Aborted(abort_reason(caller)),
             _ if self.timeout.aborted() => Failure::Timeout,
             _ => Failure::Network(error),
         }

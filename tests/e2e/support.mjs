@@ -85,7 +85,7 @@ export async function startServer(args = [], { port = 0, engineArgs = engineServ
 }
 
 /**
- * The engine's browser with a fresh profile, as `{ context, version, close() }`: `context` has
+ * The engine's browser with a fresh profile, as `{ context, close() }`: `context` has
  * Playwright's BrowserContext API (for WebKit, the part ./webkit.mjs provides).
  */
 export async function launchBrowser() {
@@ -103,7 +103,6 @@ async function launchFirefox() {
   const context = await browser.newContext();
   return {
     context,
-    version: browser.version(),
     async close() {
       await context.close();
       await browser.close();
@@ -129,7 +128,6 @@ export async function launchChromium() {
   });
   return {
     context,
-    version: context.browser()?.version(),
     async close() {
       await context.close();
       await rm(profile, { recursive: true, force: true });

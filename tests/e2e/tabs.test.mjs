@@ -211,10 +211,11 @@ test("coming back online with a token that expired meanwhile refreshes once, bef
 });
 
 // Bounded: a build without the fallbacks never settles the calls (they throw inside wasm).
-test("without AbortSignal.timeout and AbortSignal.any: timeouts and aborts still work", { timeout: 20_000 }, async () => {
+test("without AbortSignal.timeout, .any and .reason: timeouts and aborts still work", { timeout: 20_000 }, async () => {
   const hideSignalHelpers = () => {
     delete AbortSignal.timeout;
     delete AbortSignal.any;
+    delete AbortSignal.prototype.reason;
   };
   const tab = await openTab({ timeoutMs: 1000 }, { beforeLoad: hideSignalHelpers });
   await login(tab);
@@ -229,7 +230,7 @@ test("without AbortSignal.timeout and AbortSignal.any: timeouts and aborts still
     const alreadyAborted = await settle(auth.fetch("/api/ping", { signal: AbortSignal.abort ? AbortSignal.abort() : controller.signal }));
     await fetch("/auth/test/rotate-secret", { method: "POST" }); // a 401, then a refresh under the lock
     const refreshed = await settle(auth.fetch("/api/me"));
-    return { helpersHidden: AbortSignal.timeout === undefined && AbortSignal.any === undefined, timedOut, inTime: timeoutMs < 2500, aborted, alreadyAborted, refreshed };
+    return { helpersHidden: AbortSignal.timeout === undefined && AbortSignal.any === undefined && !("reason" in AbortSignal.prototype), timedOut, inTime: timeoutMs < 2500, aborted, alreadyAborted, refreshed };
   });
   assert.deepEqual(outcome, {
     helpersHidden: true,

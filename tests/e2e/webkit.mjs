@@ -397,13 +397,11 @@ export async function launchWebKit() {
     capabilities: { alwaysMatch: { "webkitgtk:browserOptions": { binary: MINIBROWSER, args: ["--automation"] } } },
   });
   driver.session = session.sessionId;
-  driver.version = session.capabilities.browserVersion;
   const home = await driver.http("GET", `/session/${driver.session}/window`);
   driver.current = home;
   const context = new Context(driver, home);
   return {
     context,
-    version: driver.version,
     async close() {
       await driver.http("DELETE", `/session/${driver.session}`).catch(() => {});
       for (const proc of [child, xvfb]) {
