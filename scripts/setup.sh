@@ -52,7 +52,15 @@ apt_install() {
   rm -f "$output"
 }
 
+# A C toolchain: cargo links with `cc`, and some crates (SQLite, geckodriver's) compile C.
+ensure_c_compiler() {
+  if ! command -v cc >/dev/null 2>&1; then
+    apt_install build-essential
+  fi
+}
+
 ensure_rust_components() {
+  ensure_c_compiler
   local installed
   installed=$(rustup component list --installed 2>/dev/null || true)
   for component in rustfmt clippy; do

@@ -102,7 +102,7 @@ function describe(entry) {
   } else if (path === "/auth/logout") {
     record("info", "sign-out", `POST ${path}${status ? ` → ${status}` : ""}`, at);
   } else if (path === "/auth/demo/steal") {
-    record("bad", "thief", `a copy of the refresh cookie was used elsewhere → ${status}`, at);
+    record("bad", "thief", `a copy of the refresh cookie was used elsewhere${status ? ` → ${status}` : ""}`, at);
   } else if (path.startsWith("/api/")) {
     if (status === 401) {
       last401End = entry.responseEnd;

@@ -30,18 +30,33 @@ pub(crate) fn read(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// Whether cookies for this request carry `Secure`: always, unless `loopback_http` (the
-/// `--loopback-http-cookies` flag) is set and the request is addressed to a loopback name.
+/// `--loopback-http-cookies` flag) is set and the request comes from a page on this machine:
+/// addressed to a loopback name, from an `Origin` that is plain http on a loopback name, and
+/// not through a proxy. (A reverse proxy on the same machine often rewrites `Host` to the
+/// backend's loopback address; the page's `Origin` and the proxy's own headers tell it apart.
+/// Browsers send `Origin` on every POST, which login, refresh and logout are by default.)
 pub(crate) fn secure_for(headers: &HeaderMap, loopback_http: bool) -> Secure {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default();
-    if loopback_http && is_loopback_host(host) {
+    let text = |name| headers.get(name).and_then(|value| value.to_str().ok());
+    let proxied = PROXY_HEADERS.iter().any(|name| headers.contains_key(*name));
+    let from_loopback_page = text(header::ORIGIN)
+        .and_then(|origin| origin.strip_prefix("http://"))
+        .is_some_and(is_loopback_host);
+    let to_loopback = text(header::HOST).is_some_and(is_loopback_host);
+    if loopback_http && to_loopback && from_loopback_page && !proxied {
         Secure::No
     } else {
         Secure::Yes
     }
 }
+
+/// Headers a proxy adds: their presence means the request did not come straight from a page.
+const PROXY_HEADERS: [&str; 5] = [
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "via",
+];
 
 /// Whether cookies carry the `Secure` attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,13 +65,24 @@ pub(crate) enum Secure {
     No,
 }
 
-/// `127.0.0.1`, `localhost` or `[::1]`, with or without a port.
+/// `127.0.0.1`, `localhost` or `[::1]`, with or without a numeric port, and nothing else.
 fn is_loopback_host(host: &str) -> bool {
-    let name = match host.strip_prefix('[') {
-        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
-        None => host.split(':').next().unwrap_or_default(),
+    let (name, port) = match host.strip_prefix('[') {
+        Some(bracketed) => match bracketed.split_once(']') {
+            Some((name, "")) => (name, None),
+            Some((name, rest)) => match rest.strip_prefix(':') {
+                Some(port) => (name, Some(port)),
+                None => return false,
+            },
+            None => return false,
+        },
+        None => match host.split_once(':') {
+            Some((name, port)) => (name, Some(port)),
+            None => (host, None),
+        },
     };
-    matches!(name, "127.0.0.1" | "localhost" | "::1")
+    let port_ok = port.is_none_or(|port| port.parse::<u16>().is_ok());
+    port_ok && matches!(name, "127.0.0.1" | "localhost" | "::1")
 }
 
 /// `Set-Cookie` for the refresh token, living `max_age_seconds`.
@@ -149,6 +175,14 @@ mod tests {
             "127.0.0.1.example.com",
             "[::2]:80",
             "10.0.0.1",
+            "localhost.",
+            "LOCALHOST",
+            "127.0.0.1:x:y",
+            "localhost:junk",
+            "[::1",
+            "[::1]x",
+            "[::ffff:127.0.0.1]",
+            "127.0.0.2",
         ] {
             assert!(!is_loopback_host(host), "{host}");
         }

@@ -331,25 +331,68 @@ async fn loopback_http_cookies_drop_secure_for_loopback_hosts_only() {
     let server = TestServer::start(&["--loopback-http-cookies", "--csrf"]).await;
     let client = server.client();
     let body = r#"{"username":"demo","password":"demo"}"#;
+    let secure = |reply: &common::Reply, name: &str| {
+        let cookies = reply.set_cookies(name);
+        assert_eq!(cookies.len(), 1, "{name}: {cookies:?}");
+        assert!(cookies[0].contains("SameSite=Strict"), "{}", cookies[0]);
+        cookies[0].contains("; Secure")
+    };
+    let page = ("origin", "http://localhost:5173");
     for host in ["127.0.0.1:8080", "localhost", "[::1]:3000"] {
         let reply = client
-            .post_json("/auth/login", &[("host", host)], body)
+            .post_json("/auth/login", &[("host", host), page], body)
             .await;
         assert_eq!(reply.status, StatusCode::OK, "{host}");
-        for name in ["refresh_token", "csrf_refresh_token"] {
-            let cookies = reply.set_cookies(name);
-            assert_eq!(cookies.len(), 1, "{name} for {host}");
-            assert!(!cookies[0].contains("Secure"), "{host}: {}", cookies[0]);
-            assert!(cookies[0].contains("SameSite=Strict"), "{}", cookies[0]);
-        }
+        assert!(!secure(&reply, "refresh_token"), "{host}");
+        assert!(!secure(&reply, "csrf_refresh_token"), "{host}");
     }
-    // A name that is not loopback (a reverse proxy forwarding to this port) keeps Secure.
-    let proxied = client
-        .post_json("/auth/login", &[("host", "app.example.com")], body)
-        .await;
-    assert_eq!(proxied.status, StatusCode::OK);
-    for cookie in proxied.set_cookies("refresh_token") {
-        assert!(cookie.contains("; Secure"), "{cookie}");
+    // Refresh and logout, and a refused refresh's clearing cookie, decide the same way.
+    let login = client.post_json("/auth/login", &[page], body).await;
+    let (refresh, csrf) = (
+        login.cookie_value("refresh_token").unwrap(),
+        login.cookie_value("csrf_refresh_token").unwrap(),
+    );
+    let cookie = format!("refresh_token={refresh}; csrf_refresh_token={csrf}");
+    let headers = [
+        page,
+        ("cookie", cookie.as_str()),
+        ("x-csrf-token", csrf.as_str()),
+    ];
+    let rotated = client.post_json("/auth/refresh", &headers, "").await;
+    assert_eq!(rotated.status, StatusCode::OK);
+    assert!(!secure(&rotated, "refresh_token"));
+    let refused = client.post_json("/auth/refresh", &headers, "").await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNAUTHORIZED,
+        "the spent token is reuse"
+    );
+    assert!(!secure(&refused, "refresh_token"));
+
+    // Everything else keeps Secure: a public name (a proxy keeping Host), a proxy that rewrote
+    // Host to this loopback address (its page's Origin, or its own headers, give it away), a
+    // page served over https, and a request without Origin.
+    for headers in [
+        vec![("host", "app.example.com"), page],
+        vec![("origin", "https://app.example.com")],
+        vec![page, ("x-forwarded-for", "203.0.113.7")],
+        vec![page, ("forwarded", "for=203.0.113.7")],
+        vec![page, ("via", "1.1 proxy")],
+        vec![("origin", "https://localhost:5173")],
+        vec![],
+    ] {
+        let reply = client.post_json("/auth/login", &headers, body).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "{headers:?}: {:?}",
+            reply.body
+        );
+        assert!(
+            secure(&reply, "refresh_token"),
+            "{headers:?}: {:?}",
+            reply.set_cookies("refresh_token")
+        );
     }
 }
 

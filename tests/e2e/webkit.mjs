@@ -60,7 +60,9 @@ const { encode, decode } = new Function(`${CODEC}; return { encode, decode };`)(
 const HOOKS = `
 if (!window.__wk) {
   const events = [];
-  window.__wk = { events, results: new Map(), pending: new Set(), next: 0 };
+  // Ids unique across documents, so a caller still polling after a navigation cannot take the
+  // result of a call made in the new document.
+  window.__wk = { events, results: new Map(), pending: new Set(), next: Date.now() * 1000 + Math.floor(Math.random() * 1000) };
   for (const level of ["log", "info", "warn", "error", "debug"]) {
     const original = console[level];
     console[level] = function (...args) {
@@ -185,7 +187,7 @@ class Page {
         const settle = (outcome) => { window.__wk.pending.delete(id); window.__wk.results.set(id, outcome); };
         try {
           Promise.resolve(run(decode(arguments[0]))).then(
-            (value) => settle({ ok: encode(value) }),
+            (value) => { try { settle({ ok: encode(value) }); } catch (error) { settle({ error: "the result cannot be sent back: " + error }); } },
             (error) => settle({ error: String(error?.stack ? error.message : error) }));
         } catch (error) {
           settle({ error: String(error?.message ?? error) });
@@ -206,6 +208,8 @@ class Page {
         return found;
       });
       if (outcome) {
+        // What the other pages logged meanwhile, too: a test may read it next.
+        await this.context.drainOthers(this);
         if ("error" in outcome) throw new Error(`page.evaluate: ${outcome.error}`);
         return decode(outcome.ok);
       }
@@ -334,6 +338,13 @@ class Context {
     return page;
   }
 
+  /** Hands every other open page's queued console messages and errors to its listeners. */
+  async drainOthers(except) {
+    for (const page of this.pages) {
+      if (page !== except && !page.closed) await page.send((send) => page.drain(send)).catch(() => {});
+    }
+  }
+
   /** Runs `work(send)` in the home window after navigating it to `url`. */
   visit(url, work) {
     return this.driver.run(this.home, async (send) => {
@@ -346,16 +357,19 @@ class Context {
   async cookies(url) {
     this.origins.add(new URL(url).origin);
     const cookies = await this.visit(url, (send) => send("GET", "/cookie"));
+    await this.visit("about:blank", async () => {});
     return cookies.map((c) => ({ name: c.name, value: c.value, domain: c.domain, path: c.path, secure: c.secure, httpOnly: c.httpOnly }));
   }
 
   /** Deletes the cookies of every origin the pages of this context have visited. */
   async clearCookies() {
+    // Paths no app serves (404s), so no page script runs in the home window; then a blank page.
     for (const origin of this.origins) {
-      for (const path of ["/auth/", "/"]) {
+      for (const path of ["/auth/__webkit-harness", "/__webkit-harness"]) {
         await this.visit(`${origin}${path}`, (send) => send("DELETE", "/cookie"));
       }
     }
+    await this.visit("about:blank", async () => {});
   }
 }
 
@@ -368,7 +382,7 @@ async function freePort() {
   return port;
 }
 
-/** An X server on a free display number; resolves once it accepts clients. */
+/** An X server on a free display number: one whose display is taken exits at once. */
 async function startXvfb() {
   for (let display = 90 + Math.floor(Math.random() * 400); ; display++) {
     const xvfb = spawn("Xvfb", [`:${display}`, "-screen", "0", "1280x900x24", "-nolisten", "tcp"], { stdio: "ignore" });
@@ -384,6 +398,27 @@ export async function launchWebKit() {
   const port = await freePort();
   const child = spawn(DRIVER, [`--port=${port}`], { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, DISPLAY: display } });
   const driver = new Driver(`http://127.0.0.1:${port}`, child, xvfb);
+  const stop = async () => {
+    for (const proc of [child, xvfb]) {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const exited = new Promise((resolve) => proc.once("exit", resolve));
+        proc.kill("SIGTERM");
+        await exited;
+      }
+    }
+  };
+  // Whatever happens to the test file, neither process outlives it.
+  const killOnExit = () => { child.kill("SIGKILL"); xvfb.kill("SIGKILL"); };
+  process.once("exit", killOnExit);
+  try {
+    return await startSession(driver, stop);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+async function startSession(driver, stop) {
   for (let attempt = 0; ; attempt++) {
     try {
       await driver.http("GET", "/status");
@@ -404,13 +439,7 @@ export async function launchWebKit() {
     context,
     async close() {
       await driver.http("DELETE", `/session/${driver.session}`).catch(() => {});
-      for (const proc of [child, xvfb]) {
-        if (proc.exitCode === null && proc.signalCode === null) {
-          const exited = new Promise((resolve) => proc.once("exit", resolve));
-          proc.kill("SIGTERM");
-          await exited;
-        }
-      }
+      await stop();
     },
   };
 }
