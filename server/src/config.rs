@@ -64,10 +64,11 @@ pub struct Config {
     #[arg(long, env = "AUTHFETCH_CSRF")]
     pub csrf: bool,
 
-    /// Leave `Secure` off the refresh and CSRF cookies of requests addressed to a loopback
-    /// name (`127.0.0.1`, `localhost`, `[::1]`), for development over plain http in WebKit
-    /// (Safari), which drops `Secure` cookies there although the page is a secure context.
-    /// Accepted only with a loopback `--bind`; every other host still gets `Secure`.
+    /// Leave `Secure` off the refresh and CSRF cookies of requests from a page on this machine
+    /// over plain http (addressed to `127.0.0.1`, `localhost` or `[::1]`, from an `http://`
+    /// Origin on one of those, with no proxy headers), for development in WebKit (Safari),
+    /// which drops `Secure` cookies there although the page is a secure context. Accepted only
+    /// with a loopback `--bind`; every other request still gets `Secure`.
     #[arg(long, env = "AUTHFETCH_LOOPBACK_HTTP_COOKIES")]
     pub loopback_http_cookies: bool,
 
