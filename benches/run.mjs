@@ -188,68 +188,68 @@ try {
   console.log(`authfetch, proactive (refresh first, no 401): ${median(proactive).toFixed(1)} ms; the others only refresh on a 401`);
 
   if (everything) {
-  // ---- refresh storms --------------------------------------------------------------------
-  const STORMS = quick ? [1, 10, 100] : [1, 10, 100, 1000];
-  results.storms = [];
-  console.log("\nRefresh storm: N concurrent calls after every held token was invalidated (401s)");
-  console.log("client                              N      refreshes  reuse detections  answered 200  ms to settle");
-  for (const n of STORMS) {
-    for (const name of REFRESHING) {
-      await control("/auth/test/reset");
-      await browser.context.clearCookies();
-      const stormPage = await freshPage();
-      await stormPage.evaluate(async (name) => { window.client = await window.clients[name](); }, name);
-      await control("/auth/test/rotate-secret");
-      const row = await counted(() => stormPage.evaluate(async (n) => {
-        const started = performance.now();
-        const statuses = await Promise.all(Array.from({ length: n }, () => window.client.get("/api/ping").catch(() => 0)));
-        return { ms: performance.now() - started, ok: statuses.filter((s) => s === 200).length };
-      }, n));
-      results.storms.push({ client: name, n, ...row });
-      console.log(`${LABELS[name].padEnd(36)}${String(n).padStart(4)}  ${String(row.refreshes).padStart(9)}  ${String(row.reuse).padStart(16)}  ${String(row.ok).padStart(12)}  ${row.ms.toFixed(0).padStart(12)}`);
-      await stormPage.close();
-    }
-  }
-
-  // ---- across tabs -----------------------------------------------------------------------
-  // One session, five tabs: the first signs in, the others start from the refresh cookie as a
-  // tab opened later does. Every held token is invalidated, then each tab makes one call at
-  // the same moment, each racing the others to the same rotating refresh cookie. The race is
-  // decided by timing, so it is run several times, each with a new session.
-  const TABS = 5;
-  const TAB_ROUNDS = quick ? 3 : 10;
-  results.tabs = [];
-  console.log(`\nAcross tabs: ${TABS} tabs of one session, every token invalidated, one call in each at once; ${TAB_ROUNDS} rounds`);
-  console.log("client                              refreshes  reuse detections  calls answered 200  rounds that lost the session");
-  for (const name of REFRESHING) {
-    const total = { refreshes: 0, reuse: 0, ok: 0, lost: 0 };
-    for (let round = 0; round < TAB_ROUNDS; round++) {
-      await control("/auth/test/reset");
-      await browser.context.clearCookies();
-      const tabs = [];
-      for (let i = 0; i < TABS; i++) {
-        const tab = await freshPage();
-        await tab.evaluate(async ({ name, session }) => { window.client = await window.clients[name]({ session }); }, { name, session: i === 0 ? "login" : "refresh" });
-        tabs.push(tab);
+    // ---- refresh storms --------------------------------------------------------------------
+    const STORMS = quick ? [1, 10, 100] : [1, 10, 100, 1000];
+    results.storms = [];
+    console.log("\nRefresh storm: N concurrent calls after every held token was invalidated (401s)");
+    console.log("client                              N      refreshes  reuse detections  answered 200  ms to settle");
+    for (const n of STORMS) {
+      for (const name of REFRESHING) {
+        await control("/auth/test/reset");
+        await browser.context.clearCookies();
+        const stormPage = await freshPage();
+        await stormPage.evaluate(async (name) => { window.client = await window.clients[name](); }, name);
+        await control("/auth/test/rotate-secret");
+        const row = await counted(() => stormPage.evaluate(async (n) => {
+          const started = performance.now();
+          const statuses = await Promise.all(Array.from({ length: n }, () => window.client.get("/api/ping").catch(() => 0)));
+          return { ms: performance.now() - started, ok: statuses.filter((s) => s === 200).length };
+        }, n));
+        results.storms.push({ client: name, n, ...row });
+        console.log(`${LABELS[name].padEnd(36)}${String(n).padStart(4)}  ${String(row.refreshes).padStart(9)}  ${String(row.reuse).padStart(16)}  ${String(row.ok).padStart(12)}  ${row.ms.toFixed(0).padStart(12)}`);
+        await stormPage.close();
       }
-      await control("/auth/test/rotate-secret");
-      const row = await counted(async () => {
-        const go = Date.now() + 300;
-        const statuses = await Promise.all(tabs.map((tab) => tab.evaluate(async (go) => {
-          await new Promise((resolve) => setTimeout(resolve, go - Date.now()));
-          return window.client.get("/api/ping").catch(() => 0);
-        }, go)));
-        return { ok: statuses.filter((s) => s === 200).length };
-      });
-      total.refreshes += row.refreshes;
-      total.reuse += row.reuse;
-      total.ok += row.ok;
-      total.lost += row.reuse > 0 ? 1 : 0;
-      for (const tab of tabs) await tab.close();
     }
-    results.tabs.push({ client: name, tabs: TABS, rounds: TAB_ROUNDS, ...total });
-    console.log(`${LABELS[name].padEnd(36)}${String(total.refreshes).padStart(9)}  ${String(total.reuse).padStart(16)}  ${`${total.ok}/${TABS * TAB_ROUNDS}`.padStart(18)}  ${`${total.lost}/${TAB_ROUNDS}`.padStart(28)}`);
-  }
+
+    // ---- across tabs -----------------------------------------------------------------------
+    // One session, five tabs: the first signs in, the others start from the refresh cookie as a
+    // tab opened later does. Every held token is invalidated, then each tab makes one call at
+    // the same moment, each racing the others to the same rotating refresh cookie. The race is
+    // decided by timing, so it is run several times, each with a new session.
+    const TABS = 5;
+    const TAB_ROUNDS = quick ? 3 : 10;
+    results.tabs = [];
+    console.log(`\nAcross tabs: ${TABS} tabs of one session, every token invalidated, one call in each at once; ${TAB_ROUNDS} rounds`);
+    console.log("client                              refreshes  reuse detections  calls answered 200  rounds that lost the session");
+    for (const name of REFRESHING) {
+      const total = { refreshes: 0, reuse: 0, ok: 0, lost: 0 };
+      for (let round = 0; round < TAB_ROUNDS; round++) {
+        await control("/auth/test/reset");
+        await browser.context.clearCookies();
+        const tabs = [];
+        for (let i = 0; i < TABS; i++) {
+          const tab = await freshPage();
+          await tab.evaluate(async ({ name, session }) => { window.client = await window.clients[name]({ session }); }, { name, session: i === 0 ? "login" : "refresh" });
+          tabs.push(tab);
+        }
+        await control("/auth/test/rotate-secret");
+        const row = await counted(async () => {
+          const go = Date.now() + 300;
+          const statuses = await Promise.all(tabs.map((tab) => tab.evaluate(async (go) => {
+            await new Promise((resolve) => setTimeout(resolve, go - Date.now()));
+            return window.client.get("/api/ping").catch(() => 0);
+          }, go)));
+          return { ok: statuses.filter((s) => s === 200).length };
+        });
+        total.refreshes += row.refreshes;
+        total.reuse += row.reuse;
+        total.ok += row.ok;
+        total.lost += row.reuse > 0 ? 1 : 0;
+        for (const tab of tabs) await tab.close();
+      }
+      results.tabs.push({ client: name, tabs: TABS, rounds: TAB_ROUNDS, ...total });
+      console.log(`${LABELS[name].padEnd(36)}${String(total.refreshes).padStart(9)}  ${String(total.reuse).padStart(16)}  ${`${total.ok}/${TABS * TAB_ROUNDS}`.padStart(18)}  ${`${total.lost}/${TAB_ROUNDS}`.padStart(28)}`);
+    }
 
   }
 

@@ -36,13 +36,16 @@ pub(crate) fn read(headers: &HeaderMap, name: &str) -> Option<String> {
 /// backend's loopback address; the page's `Origin` and the proxy's own headers tell it apart.
 /// Browsers send `Origin` on every POST, which login, refresh and logout are by default.)
 pub(crate) fn secure_for(headers: &HeaderMap, loopback_http: bool) -> Secure {
+    if !loopback_http {
+        return Secure::Yes;
+    }
     let text = |name| headers.get(name).and_then(|value| value.to_str().ok());
     let proxied = PROXY_HEADERS.iter().any(|name| headers.contains_key(*name));
     let from_loopback_page = text(header::ORIGIN)
         .and_then(|origin| origin.strip_prefix("http://"))
         .is_some_and(is_loopback_host);
     let to_loopback = text(header::HOST).is_some_and(is_loopback_host);
-    if loopback_http && to_loopback && from_loopback_page && !proxied {
+    if to_loopback && from_loopback_page && !proxied {
         Secure::No
     } else {
         Secure::Yes

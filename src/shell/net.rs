@@ -56,6 +56,7 @@ const capturedSetTimeout = g.setTimeout;
 // 16 and 17.4, Firefox 100 and 124): without them the same signals are built by hand.
 const nativeTimeout = g.AbortSignal.timeout;
 const nativeAny = g.AbortSignal.any;
+const iteratorSymbol = g.Symbol.iterator;
 const then = g.Promise.prototype.then;
 const isRequest = (value) => value instanceof CapturedRequest;
 // What `fetch` resolves a relative URL against: the document's base URL (it follows
@@ -100,14 +101,35 @@ export function abortReason(signal) {
   const reason = signalReason ? apply(signalReason, signal, []) : undefined;
   return reason === undefined ? new CapturedDOMException('signal is aborted without reason', 'AbortError') : reason;
 }
+// The two signals as an iterable that a replaced Array.prototype[Symbol.iterator] cannot
+// steer: AbortSignal.any iterates its argument.
+const pairOf = (first, second) => {
+  const pair = create(null);
+  pair[iteratorSymbol] = () => {
+    let index = 0;
+    const iterator = create(null);
+    iterator.next = () => {
+      const step = create(null);
+      step.done = index > 1;
+      step.value = index === 0 ? first : index === 1 ? second : undefined;
+      index += 1;
+      return step;
+    };
+    return iterator;
+  };
+  return pair;
+};
+// Listener options with no prototype, so Object.prototype getters add no `signal` or `passive`.
+const onceOnly = create(null);
+onceOnly.once = true;
 // A signal that aborts when either one does, with that one's reason.
 export function eitherSignal(first, second) {
-  if (nativeAny) return apply(nativeAny, CapturedAbortSignal, [[first, second]]);
+  if (nativeAny) return apply(nativeAny, CapturedAbortSignal, [pairOf(first, second)]);
   const controller = new CapturedAbortController();
   const follow = (signal) => {
     const abort = () => apply(abortController, controller, [abortReason(signal)]);
     if (apply(signalAborted, signal, [])) abort();
-    else apply(addListener, signal, ['abort', abort, { once: true }]);
+    else apply(addListener, signal, ['abort', abort, onceOnly]);
   };
   follow(first);
   follow(second);

@@ -187,3 +187,35 @@ test("a replaced URL or Request.url cannot make another origin look like the API
     await own.stop();
   }
 });
+
+test("a replaced array iterator cannot stretch a call past timeoutMs", async () => {
+  const page = await fixture.browser.context.newPage();
+  await page.goto(`${fixture.server.url}/`);
+  const outcome = await page.evaluate(async () => {
+    const { default: init, AuthClient } = await import("/pkg/index.js");
+    await init();
+    const auth = new AuthClient({ timeoutMs: 500 });
+    await auth.login({ username: "demo", password: "demo" });
+    // The attacker: an array of abort signals now iterates as two signals that never abort,
+    // which is what AbortSignal.any would see if it were handed an array.
+    const original = Array.prototype[Symbol.iterator];
+    const never = () => new AbortController().signal;
+    Array.prototype[Symbol.iterator] = function () {
+      if (this[0] instanceof AbortSignal) return original.call([never(), never()]);
+      return original.call(this);
+    };
+    const started = Date.now();
+    let result;
+    try {
+      const response = await auth.fetch("/auth/test/slow?ms=3000", { signal: never() });
+      result = response.status;
+    } catch (error) {
+      result = error.name === "AuthError" ? `AuthError ${error.code}` : error.name;
+    } finally {
+      Array.prototype[Symbol.iterator] = original;
+    }
+    return { result, inTime: Date.now() - started < 2000 };
+  });
+  assert.deepEqual(outcome, { result: "AuthError timeout", inTime: true });
+  await page.close();
+});
