@@ -1,4 +1,4 @@
-import type { AuthErrorCode } from "./authfetch.js";
+import type { AuthErrorCode } from "./index.js";
 
 export type { AuthErrorCode };
 

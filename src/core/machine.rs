@@ -1,6 +1,6 @@
-//! The token state machine. It performs no IO and reads no clock: the shell reports what
-//! happened ("a request wants to go out at t", "the API answered 401", "the refresh finished
-//! with …") and carries out the [`Action`]s it polls.
+//! The token state machine. It performs no IO and reads no clock: the driver reports what
+//! happened ("a request wants to go out at t", "the API answered 401", "the refresh endpoint
+//! answered …") and carries out the [`Action`]s it polls.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
@@ -8,8 +8,10 @@ use crate::prelude::*;
 use alloc::collections::VecDeque;
 
 use crate::core::config::Options;
-use crate::core::error::{AuthError, ErrorCode};
-use crate::core::grant::{Grant, Lifetime, RefreshOutcome};
+use crate::core::error::{AuthError, ErrorCode, decimal};
+use crate::core::grant::{Grant, Lifetime, RefreshOutcome, classify_login, classify_logout, classify_refresh};
+use crate::core::json;
+use crate::core::origin::origin_of_url;
 use crate::core::token::Token;
 
 /// Identifies one call (`fetch`, `login` or `refresh`) for its whole life. Chosen by the shell,
@@ -21,10 +23,35 @@ pub type RequestId = u64;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bearer(u64);
 
+impl Bearer {
+    /// Its number, for crossing into JavaScript: 1, 2, … in the order tokens were installed.
+    pub fn number(self) -> u64 {
+        self.0
+    }
+}
+
 /// Identifies one refresh run, so an answer that arrives after a login or logout changed the
 /// session is not mistaken for the current one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RefreshTicket(u64);
+
+impl RefreshTicket {
+    /// Its number, for crossing into JavaScript.
+    pub fn number(self) -> u64 {
+        self.0
+    }
+
+    /// The ticket numbered `number` (as the driver hands it back).
+    pub fn from_number(number: u64) -> Self {
+        Self(number)
+    }
+}
+
+/// The latest time a JavaScript `Date` can hold: an expiry beyond it is reported as this.
+const LATEST_DATE_MS: f64 = 8.64e15;
+
+/// Wake-ups (`online`, the page shown again) refresh at most this often.
+const WAKE_INTERVAL_MS: f64 = 5_000.0;
 
 /// The state `onChange` reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,71 +106,117 @@ impl Message {
     }
 }
 
-/// Where a request is going, as far as the core needs to know.
+/// Why a network call produced no answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Destination<'a> {
-    /// The serialised origin of the request URL (`URL.origin`; `"null"` for opaque ones).
-    pub origin: &'a str,
-    /// Whether the caller set an `Authorization` header themselves.
-    pub has_authorization: bool,
+pub enum Failure {
+    /// `fetch` rejected (network, CORS, a bad request).
+    Network,
+    /// `timeoutMs` passed.
+    Timeout,
+    /// The cross-tab refresh lock was not granted within `timeoutMs`.
+    LockNotGranted,
 }
 
-/// What to do with a request about to go out.
+/// The server a call went to, named in error messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[must_use]
-pub enum Begin {
-    /// Not for the API, or already authorised by the caller: hand it to `fetch` untouched. The
-    /// core has forgotten it.
-    PassThrough,
-    /// Send it now, with this token or with none.
-    Send(Option<Bearer>),
-    /// Hold it: a [`Action::Send`] (or [`Action::Fail`]) for it will come.
-    Wait,
+pub enum Endpoint {
+    /// An API origin.
+    Api,
+    /// `loginUrl`.
+    Login,
+    /// `logoutUrl`.
+    Logout,
+    /// `refreshUrl`.
+    Refresh,
 }
 
-/// What to do with an API answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[must_use]
-pub enum Reply {
-    /// Give the caller this response. The core has forgotten the request.
-    Deliver,
-    /// Send the request again with this (newer) token; its answer is final.
-    Retry(Bearer),
-    /// Hold the 401: a [`Action::Send`], [`Action::Deliver`] or [`Action::Fail`] will come.
-    Wait,
+impl Endpoint {
+    fn what(self) -> &'static str {
+        match self {
+            Self::Api => "the API",
+            Self::Login => "the login endpoint",
+            Self::Logout => "the logout endpoint",
+            Self::Refresh => "the refresh endpoint",
+        }
+    }
 }
 
-/// Work for the shell, taken with [`Machine::poll_action`].
+impl Failure {
+    /// The error for a call to `endpoint` that failed this way.
+    pub fn error(self, endpoint: Endpoint, timeout_ms: u32) -> AuthError {
+        match self {
+            Self::Timeout => AuthError::new(
+                ErrorCode::Timeout,
+                [
+                    endpoint.what(),
+                    " did not answer within ",
+                    &decimal(u64::from(timeout_ms)),
+                    " ms",
+                ]
+                .concat(),
+            ),
+            Self::LockNotGranted => AuthError::new(
+                ErrorCode::Timeout,
+                [
+                    "the cross-tab refresh lock was not granted within ",
+                    &decimal(u64::from(timeout_ms)),
+                    " ms",
+                ]
+                .concat(),
+            ),
+            Self::Network => AuthError::new(
+                ErrorCode::Network,
+                [endpoint.what(), " could not be reached"].concat(),
+            ),
+        }
+    }
+}
+
+/// Work for the driver, taken with [`Machine::poll_action`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    /// Call the refresh endpoint (under the cross-tab lock) and report with
-    /// [`Machine::refresh_finished`].
-    StartRefresh(RefreshTicket),
-    /// A held request may go now, with this token or none. If it had already been sent once and
-    /// answered 401, this is its one retry.
+    /// Send request `id` now with this token or none: its first attempt, or, if it was
+    /// answered 401 before, its one retry. Report the answer with [`Machine::response`].
     Send {
         /// The request.
         id: RequestId,
         /// The token to attach.
         bearer: Option<Bearer>,
     },
-    /// Give the caller the 401 it got; the session is over. The core has forgotten the request.
+    /// Request `id` is not for the API, or the caller authorised it: send it untouched and
+    /// give the caller whatever comes back. The core has forgotten it.
+    PassThrough {
+        /// The request.
+        id: RequestId,
+    },
+    /// Give the caller the response request `id` got last. The core has forgotten it.
     Deliver {
         /// The request.
         id: RequestId,
     },
-    /// Reject the call with this error. The core has forgotten the request.
+    /// Reject call `id` with this error. The core has forgotten it.
     Fail {
         /// The call.
         id: RequestId,
         /// Why.
         error: AuthError,
     },
-    /// A `refresh()` or `login()` call succeeded. The core has forgotten it.
+    /// Call `id` (`login`, `logout`, `refresh`, `restore`) succeeded. The core has forgotten it.
     Resolve {
         /// The call.
         id: RequestId,
+        /// Whether a session exists (what `restore()` resolves with).
+        session: bool,
     },
+    /// A refresh is needed: take the cross-tab lock (at once where there is none), then
+    /// report [`Machine::refresh_permitted`], or [`Machine::refresh_failed`] when the lock was
+    /// not granted in time.
+    StartRefresh(RefreshTicket),
+    /// Call the refresh endpoint now and report [`Machine::refresh_answered`] or
+    /// [`Machine::refresh_failed`].
+    CallRefresh(RefreshTicket),
+    /// Release the cross-tab lock taken for the refresh (nothing to do without one).
+    Unlock,
     /// Tell the `onChange` listeners.
     Emit(State),
     /// Tell the other tabs.
@@ -182,18 +255,54 @@ enum Waiting {
     ToSend,
     /// Answered 401; waits to be retried.
     ToRetry,
-    /// A `refresh()` or token-less `login()` call; waits for the outcome itself.
-    ForOutcome,
+    /// A `refresh()`, `restore()` or token-less `login()` call; waits for the outcome itself.
+    /// `restore`: "no session" resolves it (with `false`) instead of failing it.
+    ForOutcome {
+        /// Whether this is a `restore()` call.
+        restore: bool,
+    },
+}
+
+/// Where an API request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Out (or about to go) with this token or none.
+    Sent(Option<Bearer>),
+    /// Held until the refresh decides.
+    Waiting(Waiting),
 }
 
 #[derive(Debug)]
 struct Call {
     id: RequestId,
+    /// Sent a second time already (or a `refresh()`-like call, which is never sent).
     retried: bool,
-    waiting: Option<Waiting>,
+    /// False when its body was a stream that cannot be sent twice.
+    replayable: bool,
+    stage: Stage,
 }
 
 /// The client's token state, one per `AuthClient`.
+///
+/// # Calling protocol
+///
+/// The machine never calls out and never blocks; the driver owns the clock, the network, the
+/// locks and the promises.
+///
+/// - **Inputs** (`begin`, `response`, `failed`, `forget`, `refresh`, `restore`,
+///   `refresh_permitted`, `refresh_answered`, `refresh_failed`, `login_answered`, `sign_out`,
+///   `logout_answered`, `heard`, `revisit`, `close`) report what happened. They return
+///   nothing the driver must act on.
+/// - **Output**: after every input, call [`Machine::poll_action`] until it returns `None` and
+///   carry out each [`Action`] in order. Actions are the only decisions.
+/// - **Queries** (`state`, `is_authenticated`, `expires_at`, `token`, `options`) change
+///   nothing and may be read at any time.
+///
+/// A call's id is chosen by the driver and is unique among calls alive at once. An API call
+/// goes `begin` → `Send` or `PassThrough` (or, later, `Send`/`Fail` after a refresh) →
+/// `response` → `Deliver`, or `Send` once more (the retry) → `response` → `Deliver`. A refresh
+/// goes `StartRefresh` → (the lock) → `refresh_permitted` → `CallRefresh` → `refresh_answered`
+/// → `Unlock`, then the waiters' actions.
 #[derive(Debug)]
 pub struct Machine {
     options: Options,
@@ -203,10 +312,12 @@ pub struct Machine {
     /// Bumped by every login and logout; a refresh started under another epoch is stale.
     epoch: u64,
     refreshing: bool,
+    last_wake_refresh_ms: Option<f64>,
     reported: Option<State>,
     before_refresh: Option<State>,
     calls: Vec<Call>,
     actions: VecDeque<Action>,
+    closed: bool,
 }
 
 impl Machine {
@@ -219,10 +330,12 @@ impl Machine {
             next_bearer: 0,
             epoch: 0,
             refreshing: false,
+            last_wake_refresh_ms: None,
             reported: None,
             before_refresh: None,
             calls: Vec::new(),
             actions: VecDeque::new(),
+            closed: false,
         }
     }
 
@@ -231,7 +344,7 @@ impl Machine {
         &self.options
     }
 
-    /// The next piece of work. Call until `None` after every event.
+    /// The next decision. Call until `None` after every input.
     #[must_use]
     pub fn poll_action(&mut self) -> Option<Action> {
         self.actions.pop_front()
@@ -247,7 +360,7 @@ impl Machine {
         self.held.as_ref().and_then(|held| held.expires_at_ms)
     }
 
-    /// The last state reported to listeners.
+    /// The last state reported to listeners; `None` while nothing was learnt ("unknown").
     pub fn state(&self) -> Option<State> {
         self.reported
     }
@@ -260,102 +373,164 @@ impl Machine {
             .map(|held| &held.token)
     }
 
-    /// A request `id` wants to go to `destination` at `now_ms`.
-    pub fn begin(&mut self, id: RequestId, destination: Destination<'_>, now_ms: f64) -> Begin {
-        if destination.has_authorization || !self.options.api_origins.admits(destination.origin) {
-            return Begin::PassThrough;
+    /// Request `id` for `url` (absolute, as the browser serialised it) wants to go out at
+    /// `now_ms`. `has_authorization`: the caller set that header itself. `replayable`: false
+    /// when its body is a stream that cannot be sent twice.
+    pub fn begin(
+        &mut self,
+        id: RequestId,
+        url: &str,
+        has_authorization: bool,
+        replayable: bool,
+        now_ms: f64,
+    ) {
+        if self.closed {
+            self.actions.push_back(Action::Fail {
+                id,
+                error: freed(),
+            });
+            return;
         }
+        let for_api = origin_of_url(url).is_some_and(|origin| self.options.admits(origin));
+        if has_authorization || !for_api {
+            self.actions.push_back(Action::PassThrough { id });
+            return;
+        }
+        let stage = match (&self.held, self.session) {
+            (Some(held), _) if !held.refresh_due(now_ms) => Stage::Sent(Some(held.bearer)),
+            (None, Session::Over) => Stage::Sent(None),
+            _ => Stage::Waiting(Waiting::ToSend),
+        };
         self.calls.push(Call {
             id,
             retried: false,
-            waiting: None,
+            replayable,
+            stage,
         });
-        match (&self.held, self.session) {
-            (Some(held), _) if !held.refresh_due(now_ms) => Begin::Send(Some(held.bearer)),
-            (None, Session::Over) => Begin::Send(None),
-            _ => {
-                self.wait(id, Waiting::ToSend);
-                Begin::Wait
-            }
+        match stage {
+            Stage::Sent(bearer) => self.actions.push_back(Action::Send { id, bearer }),
+            Stage::Waiting(_) => self.ensure_refresh(),
         }
     }
 
-    /// Request `id`, sent with `sent_with`, was answered with `status`. `replayable` is false
-    /// when its body was a stream that cannot be sent twice.
-    pub fn response(
-        &mut self,
-        id: RequestId,
-        status: u16,
-        sent_with: Option<Bearer>,
-        replayable: bool,
-    ) -> Reply {
-        let retried = self
-            .calls
-            .iter()
-            .find(|call| call.id == id)
-            .is_none_or(|call| call.retried);
-        if status != 401 || !replayable || retried {
-            self.forget(id);
-            return Reply::Deliver;
-        }
-        if let Some(held) = self
-            .held
-            .as_ref()
-            .filter(|held| Some(held.bearer) != sent_with)
-        {
+    /// Request `id` was answered with `status`.
+    pub fn response(&mut self, id: RequestId, status: u16) {
+        let held = self.held.as_ref().map(|held| held.bearer);
+        let over = held.is_none() && self.session == Session::Over;
+        let Some(index) = self.calls.iter().position(|call| call.id == id) else {
+            self.actions.push_back(Action::Deliver { id });
+            return;
+        };
+        let Some(call) = self.calls.get_mut(index) else {
+            return;
+        };
+        let sent_with = match call.stage {
+            Stage::Sent(bearer) => bearer,
+            Stage::Waiting(_) => None,
+        };
+        if status != 401 || !call.replayable || call.retried || over {
+            self.calls.swap_remove(index);
+            self.actions.push_back(Action::Deliver { id });
+        } else if let Some(newer) = held.filter(|held| Some(*held) != sent_with) {
             // Another request refreshed while this one was out: retry with its token, no
             // second refresh.
-            let bearer = held.bearer;
-            self.mark_retried(id);
-            return Reply::Retry(bearer);
+            call.retried = true;
+            call.stage = Stage::Sent(Some(newer));
+            self.actions.push_back(Action::Send {
+                id,
+                bearer: Some(newer),
+            });
+        } else {
+            call.stage = Stage::Waiting(Waiting::ToRetry);
+            self.ensure_refresh();
         }
-        if self.held.is_none() && self.session == Session::Over {
-            self.forget(id);
-            return Reply::Deliver;
-        }
-        self.wait(id, Waiting::ToRetry);
-        Reply::Wait
     }
 
-    /// Whether the refresh started for `ticket` still matters. A refresh that waited for the
-    /// cross-tab lock checks this before calling the server: if a login, logout or another
-    /// tab's sign-out decided the session meanwhile, it must not present the cookie.
-    pub fn ticket_is_current(&self, ticket: RefreshTicket) -> bool {
-        ticket.0 == self.epoch
+    /// Call `id` to `endpoint` got no answer (`Api`: an API request; `Login`, `Logout`: those
+    /// calls). The caller's own aborts are not reported here: the driver rejects those itself
+    /// and calls [`Machine::forget`].
+    pub fn failed(&mut self, id: RequestId, failure: Failure, endpoint: Endpoint) {
+        self.forget(id);
+        let error = failure.error(endpoint, self.options.timeout_ms);
+        self.actions.push_back(Action::Fail { id, error });
     }
 
-    /// The page became visible or the network came back at `now_ms`: a token that expired while
-    /// the tab slept (timers are throttled, the clock is not) is refreshed once, now, instead of
-    /// failing the next call.
-    pub fn revisit(&mut self, now_ms: f64) {
-        let due = self
-            .held
-            .as_ref()
-            .is_some_and(|held| held.refresh_due(now_ms));
-        if due && !self.refreshing {
-            self.start_refresh();
-        }
+    /// The caller gave up on `id` (abort). A refresh it waited for goes on for the others.
+    pub fn forget(&mut self, id: RequestId) {
+        self.calls.retain(|call| call.id != id);
     }
 
     /// `refresh()` was called: refresh now, or join the refresh already running, whatever the
     /// client believed about the session.
     pub fn refresh(&mut self, id: RequestId) {
-        self.calls.push(Call {
-            id,
-            retried: true,
-            waiting: None,
-        });
-        self.wait(id, Waiting::ForOutcome);
+        self.wait_for_outcome(id, false);
     }
 
-    /// The refresh started for `ticket` finished at `now_ms`.
-    pub fn refresh_finished(
+    /// `restore()` was called: resolve with whether a session exists, refreshing first only
+    /// when that is not known yet (or joining a refresh already running).
+    pub fn restore(&mut self, id: RequestId) {
+        if self.closed {
+            self.actions.push_back(Action::Fail { id, error: freed() });
+            return;
+        }
+        match (&self.held, self.session) {
+            (_, _) if self.refreshing => self.wait_for_outcome(id, true),
+            (Some(_), _) => self.actions.push_back(Action::Resolve { id, session: true }),
+            (None, Session::Over) => self.actions.push_back(Action::Resolve { id, session: false }),
+            _ => self.wait_for_outcome(id, true),
+        }
+    }
+
+    /// The cross-tab lock for the refresh of `ticket` was granted (or there is none). If a
+    /// login, logout or another tab's sign-out decided the session meanwhile, the cookie is not
+    /// presented: the lock is released and the waiting calls are settled from the new state.
+    pub fn refresh_permitted(&mut self, ticket: RefreshTicket) {
+        if self.closed || ticket.0 != self.epoch {
+            self.actions.push_back(Action::Unlock);
+            self.refreshing = false;
+            self.dispatch_waiters();
+        } else {
+            self.actions.push_back(Action::CallRefresh(ticket));
+        }
+    }
+
+    /// The refresh endpoint answered `status` with `body` (its text; `None` when it could not
+    /// be read) at `now_ms`.
+    pub fn refresh_answered(
         &mut self,
         ticket: RefreshTicket,
-        outcome: RefreshOutcome,
+        status: u16,
+        body: Option<&[u8]>,
         now_ms: f64,
     ) {
+        let parsed = body.and_then(|body| json::parse(body, 1));
+        let outcome = classify_refresh(
+            status,
+            parsed.as_ref(),
+            &self.options.token_field,
+            &self.options.expires_in_field,
+        );
+        self.actions.push_back(Action::Unlock);
+        self.refresh_finished(ticket, outcome, now_ms);
+    }
+
+    /// The refresh for `ticket` got no answer, or its lock was not granted in time.
+    pub fn refresh_failed(&mut self, ticket: RefreshTicket, failure: Failure) {
+        if !self.refreshing {
+            return;
+        }
+        let error = failure.error(Endpoint::Refresh, self.options.timeout_ms);
+        self.actions.push_back(Action::Unlock);
+        self.refresh_finished(ticket, RefreshOutcome::Failed(error), 0.0);
+    }
+
+    /// The refresh started for `ticket` finished at `now_ms`. (`refresh_answered` classifies
+    /// an answer and calls this; tests and fuzzing feed outcomes directly.)
+    pub fn refresh_finished(&mut self, ticket: RefreshTicket, outcome: RefreshOutcome, now_ms: f64) {
         self.refreshing = false;
+        if self.closed {
+            return;
+        }
         if ticket.0 != self.epoch {
             // A login or logout happened meanwhile and decided the session; the answer is for
             // a cookie that no longer counts.
@@ -375,27 +550,24 @@ impl Machine {
                 self.session = Session::Over;
                 if had_session {
                     self.report(State::Expired);
-                    self.actions
-                        .push_back(Action::Broadcast(Message::SignedOut));
+                    self.actions.push_back(Action::Broadcast(Message::SignedOut));
                 } else {
                     self.report(State::SignedOut);
                 }
                 self.dispatch_waiters();
             }
             RefreshOutcome::Failed(error) => {
-                let waiting: Vec<RequestId> = self
-                    .calls
-                    .iter()
-                    .filter(|call| call.waiting.is_some())
-                    .map(|call| call.id)
-                    .collect();
-                for id in waiting {
-                    self.forget(id);
-                    self.actions.push_back(Action::Fail {
-                        id,
-                        error: error.clone(),
-                    });
-                }
+                let actions = &mut self.actions;
+                self.calls.retain(|call| match call.stage {
+                    Stage::Waiting(_) => {
+                        actions.push_back(Action::Fail {
+                            id: call.id,
+                            error: error.clone(),
+                        });
+                        false
+                    }
+                    Stage::Sent(_) => true,
+                });
                 // Back to what listeners saw before. On a fresh page that is nothing: no event,
                 // and the next refresh reports "refreshing" again.
                 match self.before_refresh {
@@ -403,6 +575,24 @@ impl Machine {
                     None => self.reported = None,
                 }
             }
+        }
+    }
+
+    /// Login call `id` was answered `status` with `body` (its text; `None`: not read) at
+    /// `now_ms`.
+    pub fn login_answered(&mut self, id: RequestId, status: u16, body: Option<&[u8]>, now_ms: f64) {
+        if self.closed {
+            self.actions.push_back(Action::Fail { id, error: freed() });
+            return;
+        }
+        let field = self.options.login_token_field.as_deref();
+        let parsed = match field {
+            Some(_) => body.and_then(|body| json::parse(body, 1)),
+            None => None,
+        };
+        match classify_login(status, parsed.as_ref(), field, &self.options.expires_in_field) {
+            Ok(grant) => self.login_succeeded(id, grant, now_ms),
+            Err(error) => self.actions.push_back(Action::Fail { id, error }),
         }
     }
 
@@ -415,7 +605,7 @@ impl Machine {
             Some(grant) => {
                 self.install(grant, now_ms);
                 self.report(State::SignedIn);
-                self.actions.push_back(Action::Resolve { id });
+                self.actions.push_back(Action::Resolve { id, session: true });
                 self.dispatch_waiters();
             }
             None => {
@@ -426,15 +616,25 @@ impl Machine {
         }
     }
 
+    /// The logout endpoint answered call `id` with `status`.
+    pub fn logout_answered(&mut self, id: RequestId, status: u16) {
+        self.actions.push_back(match classify_logout(status) {
+            Ok(()) => Action::Resolve { id, session: false },
+            Err(error) => Action::Fail { id, error },
+        });
+    }
+
     /// This tab signed out: forget the token and tell the other tabs.
     pub fn sign_out(&mut self) {
         self.end_session();
-        self.actions
-            .push_back(Action::Broadcast(Message::SignedOut));
+        self.actions.push_back(Action::Broadcast(Message::SignedOut));
     }
 
     /// Another tab said `message`.
     pub fn heard(&mut self, message: Message) {
+        if self.closed {
+            return;
+        }
         match message {
             Message::SignedOut => self.end_session(),
             // Our own token, if any, stays good; without one, the next API call refreshes and
@@ -444,10 +644,46 @@ impl Machine {
         }
     }
 
-    /// The caller gave up on `id` (abort, timeout, the response was handed over). A refresh it
-    /// waited for goes on for the others.
-    pub fn forget(&mut self, id: RequestId) {
-        self.calls.retain(|call| call.id != id);
+    /// The page became visible or the network came back at `now_ms`: a token that expired while
+    /// the tab slept (timers are throttled, the clock is not) is refreshed once, now, instead of
+    /// failing the next call. Wake-ups in a burst refresh once.
+    pub fn revisit(&mut self, now_ms: f64) {
+        let due = self
+            .held
+            .as_ref()
+            .is_some_and(|held| held.refresh_due(now_ms));
+        let recent = self
+            .last_wake_refresh_ms
+            .is_some_and(|last| now_ms - last < WAKE_INTERVAL_MS && now_ms >= last);
+        if due && !recent && !self.refreshing && !self.closed {
+            self.last_wake_refresh_ms = Some(now_ms);
+            self.start_refresh();
+        }
+    }
+
+    /// The client was freed: every call still alive fails with `aborted`; later inputs are
+    /// answered as for a client that holds nothing.
+    pub fn close(&mut self) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        self.held = None;
+        self.session = Session::Over;
+        for call in core::mem::take(&mut self.calls) {
+            self.actions.push_back(Action::Fail {
+                id: call.id,
+                error: freed(),
+            });
+        }
+        if self.refreshing {
+            self.actions.push_back(Action::Unlock);
+        }
+    }
+
+    /// Whether [`Machine::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.closed
     }
 
     fn end_session(&mut self) {
@@ -468,7 +704,7 @@ impl Machine {
         self.held = Some(Held {
             token: grant.token,
             bearer: Bearer(self.next_bearer),
-            expires_at_ms,
+            expires_at_ms: expires_at_ms.map(|at| at.min(LATEST_DATE_MS)),
             // Capped at half the lifetime, so a very short-lived token is not refreshed before
             // every single call.
             leeway_ms: self.options.refresh_leeway_ms.min(lifetime_ms / 2.0),
@@ -476,10 +712,21 @@ impl Machine {
         self.session = Session::Active;
     }
 
-    fn wait(&mut self, id: RequestId, waiting: Waiting) {
-        if let Some(call) = self.calls.iter_mut().find(|call| call.id == id) {
-            call.waiting = Some(waiting);
+    fn wait_for_outcome(&mut self, id: RequestId, restore: bool) {
+        if self.closed {
+            self.actions.push_back(Action::Fail { id, error: freed() });
+            return;
         }
+        self.calls.push(Call {
+            id,
+            retried: true,
+            replayable: false,
+            stage: Stage::Waiting(Waiting::ForOutcome { restore }),
+        });
+        self.ensure_refresh();
+    }
+
+    fn ensure_refresh(&mut self) {
         if !self.refreshing {
             self.start_refresh();
         }
@@ -493,58 +740,59 @@ impl Machine {
             .push_back(Action::StartRefresh(RefreshTicket(self.epoch)));
     }
 
-    fn mark_retried(&mut self, id: RequestId) {
-        if let Some(call) = self.calls.iter_mut().find(|call| call.id == id) {
-            call.retried = true;
-            call.waiting = None;
-        }
-    }
-
     /// Settles every waiting call from the current session, starting another refresh only if
     /// the session is still unknown.
     fn dispatch_waiters(&mut self) {
-        let waiting: Vec<(RequestId, Waiting)> = self
-            .calls
-            .iter()
-            .filter_map(|call| Some((call.id, call.waiting?)))
-            .collect();
-        for (id, waiting) in waiting {
-            let bearer = self.held.as_ref().map(|held| held.bearer);
-            match (waiting, bearer, self.session) {
-                (Waiting::ForOutcome, Some(_), _) => {
-                    self.forget(id);
-                    self.actions.push_back(Action::Resolve { id });
+        let bearer = self.held.as_ref().map(|held| held.bearer);
+        let (session, actions) = (self.session, &mut self.actions);
+        let mut still_unknown = false;
+        self.calls.retain_mut(|call| {
+            let Stage::Waiting(waiting) = call.stage else {
+                return true;
+            };
+            let id = call.id;
+            match (waiting, bearer, session) {
+                (Waiting::ForOutcome { .. }, Some(_), _) => {
+                    actions.push_back(Action::Resolve { id, session: true });
+                    false
                 }
-                (Waiting::ForOutcome, None, Session::Over) => {
-                    self.forget(id);
-                    self.actions.push_back(Action::Fail {
+                (Waiting::ForOutcome { restore: true }, None, Session::Over) => {
+                    actions.push_back(Action::Resolve { id, session: false });
+                    false
+                }
+                (Waiting::ForOutcome { restore: false }, None, Session::Over) => {
+                    actions.push_back(Action::Fail {
                         id,
                         error: AuthError::new(
                             ErrorCode::SessionExpired,
                             "the session is over; sign in again",
                         ),
                     });
+                    false
                 }
                 (Waiting::ToSend, Some(_), _) | (Waiting::ToSend, None, Session::Over) => {
-                    self.set_waiting(id, None);
-                    self.actions.push_back(Action::Send { id, bearer });
+                    call.stage = Stage::Sent(bearer);
+                    actions.push_back(Action::Send { id, bearer });
+                    true
                 }
                 (Waiting::ToRetry, Some(_), _) => {
-                    self.mark_retried(id);
-                    self.actions.push_back(Action::Send { id, bearer });
+                    call.retried = true;
+                    call.stage = Stage::Sent(bearer);
+                    actions.push_back(Action::Send { id, bearer });
+                    true
                 }
                 (Waiting::ToRetry, None, Session::Over) => {
-                    self.forget(id);
-                    self.actions.push_back(Action::Deliver { id });
+                    actions.push_back(Action::Deliver { id });
+                    false
                 }
-                (_, None, _) => self.wait(id, waiting),
+                (_, None, _) => {
+                    still_unknown = true;
+                    true
+                }
             }
-        }
-    }
-
-    fn set_waiting(&mut self, id: RequestId, waiting: Option<Waiting>) {
-        if let Some(call) = self.calls.iter_mut().find(|call| call.id == id) {
-            call.waiting = waiting;
+        });
+        if still_unknown {
+            self.ensure_refresh();
         }
     }
 
@@ -554,4 +802,8 @@ impl Machine {
             self.actions.push_back(Action::Emit(state));
         }
     }
+}
+
+fn freed() -> AuthError {
+    AuthError::new(ErrorCode::Aborted, "the client was freed")
 }

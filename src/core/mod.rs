@@ -5,6 +5,7 @@
 pub mod config;
 pub mod error;
 pub mod grant;
+pub mod json;
 pub mod jwt;
 pub mod machine;
 pub mod origin;
@@ -14,6 +15,6 @@ pub mod value;
 pub use config::Options;
 pub use error::{AuthError, ErrorCode};
 pub use grant::{Grant, Lifetime, RefreshOutcome};
-pub use machine::{Action, Bearer, Begin, Destination, Machine, Message, Reply, RequestId, State};
+pub use machine::{Action, Bearer, Endpoint, Failure, Machine, Message, RefreshTicket, RequestId, State};
 pub use token::Token;
 pub use value::Value;

@@ -1,0 +1,120 @@
+// Every built-in the driver uses, taken when the module loads. A script that runs later and
+// replaces a global, a prototype method, a getter or an iterator changes none of these: it
+// sees no token pass through its replacement and cannot change where a request goes.
+// Each is `undefined` where the engine (or Node, for server-side rendering) lacks it; the
+// code that uses one says what happens then.
+const g = globalThis;
+const O = g.Object;
+const describe = O.getOwnPropertyDescriptor;
+const prototypeOf = (type) => (typeof type === "function" ? type.prototype : undefined);
+const getter = (type, name) => {
+  const prototype = prototypeOf(type);
+  return prototype ? describe(prototype, name)?.get : undefined;
+};
+const method = (type, name) => {
+  const prototype = prototypeOf(type);
+  return prototype ? describe(prototype, name)?.value : undefined;
+};
+
+export const apply = g.Reflect.apply;
+export const create = O.create;
+export const keys = O.keys;
+export const isArray = g.Array.isArray;
+export const hasOwn = O.prototype.hasOwnProperty;
+export const Date = g.Date;
+export const dateToJson = method(g.Date, "toJSON");
+export const freeze = O.freeze;
+export const stringify = g.JSON.stringify;
+export const now = g.Date.now;
+export const hasInstance = describe(g.Function.prototype, g.Symbol.hasInstance).value;
+export const stringSlice = method(g.String, "slice");
+export const stringIndexOf = method(g.String, "indexOf");
+export const stringTrim = method(g.String, "trim");
+
+export const Promise = g.Promise;
+export const then = method(g.Promise, "then");
+
+export const fetch = g.fetch;
+export const Request = g.Request;
+export const requestUrl = getter(g.Request, "url");
+export const requestHeaders = getter(g.Request, "headers");
+export const requestSignal = getter(g.Request, "signal");
+// Firefox has no `Request.prototype.body`: without it every request is cloned for its retry.
+export const requestBody = getter(g.Request, "body");
+export const requestReferrer = getter(g.Request, "referrer");
+export const requestReferrerPolicy = getter(g.Request, "referrerPolicy");
+export const cloneRequest = method(g.Request, "clone");
+export const Headers = g.Headers;
+export const headersHas = method(g.Headers, "has");
+export const headersSet = method(g.Headers, "set");
+export const headersDelete = method(g.Headers, "delete");
+export const responseStatus = getter(g.Response, "status");
+export const responseText = method(g.Response, "text");
+export const ReadableStream = g.ReadableStream;
+
+export const AbortController = g.AbortController;
+export const controllerSignal = getter(g.AbortController, "signal");
+export const abortController = method(g.AbortController, "abort");
+export const signalAborted = getter(g.AbortSignal, "aborted");
+// Older engines have no `AbortSignal.reason`: an abort then rejects with a plain AbortError.
+export const signalReason = getter(g.AbortSignal, "reason");
+export const DOMException = g.DOMException;
+export const addListener = method(g.EventTarget, "addEventListener");
+export const removeListener = method(g.EventTarget, "removeEventListener");
+export const setTimeout = g.setTimeout;
+export const clearTimeout = g.clearTimeout;
+
+export const location = g.location;
+export const document = g.document;
+export const documentCookie = getter(g.Document, "cookie");
+export const visibilityState = getter(g.Document, "visibilityState");
+export const lockManager = getter(g.Navigator, "locks");
+export const requestLock = method(g.LockManager, "request");
+export const navigator = g.navigator;
+export const BroadcastChannel = g.BroadcastChannel;
+export const postMessage = method(g.BroadcastChannel, "postMessage");
+export const closeChannel = method(g.BroadcastChannel, "close");
+export const messageData = getter(g.MessageEvent, "data");
+export const consoleInfo = g.console?.info;
+export const consoleError = g.console?.error;
+export const console = g.console;
+
+export const URL = g.URL;
+export const urlHref = getter(g.URL, "href");
+export const urlOrigin = getter(g.URL, "origin");
+export const urlProtocol = getter(g.URL, "protocol");
+export const urlUsername = getter(g.URL, "username");
+export const urlPassword = getter(g.URL, "password");
+export const urlSearch = getter(g.URL, "search");
+export const urlHash = getter(g.URL, "hash");
+export const urlPathname = getter(g.URL, "pathname");
+export const regExpTest = method(g.RegExp, "test");
+export const toUpperCase = method(g.String, "toUpperCase");
+export const Uint8Array = g.Uint8Array;
+export const encoder = g.TextEncoder ? new g.TextEncoder() : undefined;
+export const encodeInto = method(g.TextEncoder, "encodeInto");
+export const decoder = g.TextDecoder ? new g.TextDecoder() : undefined;
+export const decode = method(g.TextDecoder, "decode");
+
+const W = g.WebAssembly;
+export const compileStreaming = W?.compileStreaming;
+export const compile = W?.compile;
+export const instantiate = W?.instantiate;
+export const moduleImports = W?.Module?.imports;
+export const Module = W?.Module;
+export const Instance = W?.Instance;
+export const memoryBuffer = getter(W?.Memory, "buffer");
+export const instanceExports = getter(W?.Instance, "exports");
+export const responseArrayBuffer = method(g.Response, "arrayBuffer");
+export const cloneResponse = method(g.Response, "clone");
+export const setTable = method(W?.Table, "set");
+export const Response = g.Response;
+
+/** Whether this is a browser (or a worker) the client can run in. */
+export const inBrowser = !!(location && fetch && Request && Headers && W && encoder && decoder);
+
+/** `value instanceof type`, without `Symbol.hasInstance` hooks a later script may add. */
+export const isA = (value, type) => type !== undefined && apply(hasInstance, type, [value]);
+
+/** A fresh object with no prototype, so `Object.prototype` getters and setters see nothing. */
+export const bag = () => create(null);

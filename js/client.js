@@ -1,0 +1,511 @@
+// AuthClient: the client's hands. It performs what the core decides (src/exports.rs) and
+// reports back what happened; the session (token, state, single flight, retries) lives in the
+// core alone. Per call it keeps only what it needs to finish that call.
+import { AuthError } from "./auth-error.js";
+import {
+  AbortController, abortController, addListener, apply, bag, clearTimeout, cloneRequest,
+  console, consoleError, controllerSignal, document, documentCookie, DOMException, fetch,
+  Headers, headersDelete, headersHas, headersSet, inBrowser, isA, keys, location, now, Promise,
+  ReadableStream, Request, requestBody, requestHeaders, requestReferrer, requestReferrerPolicy,
+  requestSignal, requestUrl, responseStatus, responseText, setTimeout, signalAborted,
+  signalReason, stringIndexOf, stringSlice, stringTrim, then, URL, urlHref,
+} from "./captured.js";
+import * as core from "./core.js";
+import { encode } from "./encode.js";
+import { validate } from "./options.js";
+import { Tabs } from "./tabs.js";
+
+const FREED = "the client was freed";
+
+/** `signal`'s reason, or the AbortError fetch rejects with where the engine has no reason. */
+function abortReason(signal) {
+  const reason = signalReason ? apply(signalReason, signal, []) : undefined;
+  return reason === undefined ? new DOMException("signal is aborted without reason", "AbortError") : reason;
+}
+
+/** Calls `settle(result, error)` once `promise` settles, with no value left on a chain. */
+function settled(promise, fulfilled, rejected) {
+  try {
+    apply(then, promise, [(value) => { fulfilled(value); }, (error) => { rejected(error); }]);
+  } catch (error) {
+    rejected(error);
+  }
+}
+
+/** A promise and the functions that settle it. */
+function deferred() {
+  const call = bag();
+  call.promise = new Promise((resolve, reject) => {
+    call.resolve = resolve;
+    call.reject = reject;
+  });
+  return call;
+}
+
+function rejected(error) {
+  return new Promise((_, reject) => reject(error));
+}
+
+/** `url` resolved against the page's location (Location's members cannot be replaced). */
+function absolute(name, url) {
+  try {
+    return apply(urlHref, new URL(url, location.href), []);
+  } catch {
+    throw new AuthError("invalid_config", name + ' is not a valid URL: "' + url + '"');
+  }
+}
+
+/** The value of the page-readable cookie `name`. */
+function readCookie(name) {
+  const cookies = document && documentCookie ? apply(documentCookie, document, []) : "";
+  let start = 0;
+  while (start < cookies.length) {
+    let end = apply(stringIndexOf, cookies, [";", start]);
+    if (end < 0) end = cookies.length;
+    const pair = apply(stringSlice, cookies, [start, end]);
+    const equals = apply(stringIndexOf, pair, ["="]);
+    if (equals > 0 && apply(stringTrim, apply(stringSlice, pair, [0, equals]), []) === name) {
+      return apply(stringTrim, apply(stringSlice, pair, [equals + 1]), []);
+    }
+    start = end + 1;
+  }
+  return undefined;
+}
+
+export class AuthClient {
+  #core;
+  #config;
+  #tabs;
+  #calls = bag();
+  #listeners = bag();
+  #nextCall = 0;
+  #nextListener = 0;
+  #freed = false;
+  #started;
+
+  /** Validates `options` and holds no token yet. */
+  constructor(options) {
+    if (!inBrowser) {
+      throw new AuthError("invalid_config", "AuthClient needs a browser (fetch, Request, location and WebAssembly); create it in the page, not during server-side rendering");
+    }
+    let config;
+    try {
+      config = validate(options, location.origin);
+    } catch (error) {
+      throw isA(error, AuthError) ? error : new AuthError("invalid_config", "options could not be read (a getter or Proxy threw)");
+    }
+    config.refreshUrl = absolute("refreshUrl", config.refreshUrl);
+    config.loginUrl = absolute("loginUrl", config.loginUrl);
+    config.logoutUrl = absolute("logoutUrl", config.logoutUrl);
+    this.#config = config;
+    if (core.ready()) this.#start();
+    else {
+      this.#started = new Promise((resolve, reject) => {
+        settled(core.load(), () => {
+          this.#start();
+          resolve();
+        }, reject);
+      });
+      // Calls made meanwhile wait for it and reject with its error.
+      settled(this.#started, () => {}, () => {});
+    }
+    const client = this;
+    // Own properties, so every method works unbound (`const { fetch } = auth`).
+    this.fetch = (input, init) => client.#whenStarted(() => client.#fetch(input, init), input, init);
+    this.login = (credentials) => client.#whenStarted(() => client.#login(credentials));
+    this.logout = () => client.#whenStarted(() => client.#logout());
+    this.refresh = () => client.#whenStarted(() => client.#call((id) => client.#core.refresh(id)));
+    this.restore = () => client.#whenStarted(() => client.#call((id) => client.#core.restore(id)));
+    this.onChange = (listener) => client.#onChange(listener);
+    this.free = () => client.#free();
+  }
+
+  /** Whether a token is held. */
+  get isAuthenticated() {
+    return this.#live() ? this.#core.authenticated() : false;
+  }
+
+  /** When the held token expires (ms since the epoch), if known. */
+  get expiresAt() {
+    if (!this.#live()) return undefined;
+    const at = this.#core.expiresAt();
+    return at === at ? at : undefined;
+  }
+
+  /** The state `onChange` last reported; "unknown" before anything was learnt. */
+  get state() {
+    if (this.#freed) return "signed-out";
+    return this.#core ? this.#core.text(core.STATE) : "unknown";
+  }
+
+  #live() {
+    return !this.#freed && this.#core !== undefined;
+  }
+
+  #start() {
+    if (this.#freed) return;
+    const config = this.#config;
+    const made = new core.Core();
+    if (!made.configure(config)) {
+      made.free();
+      throw new AuthError("invalid_config", "the options could not be handed to the core");
+    }
+    this.#core = made;
+    this.#tabs = new Tabs(config.refreshUrl, config.crossTab, (message) => {
+      if (!this.#live()) return;
+      made.heard(message);
+      this.#pump();
+    }, () => {
+      if (!this.#live()) return;
+      made.revisit(now());
+      this.#pump();
+    });
+  }
+
+  /** Runs `work` now, or once the module is loaded; rejects as the client is unusable. */
+  #whenStarted(work, input, init) {
+    if (this.#freed) return rejected(new AuthError("aborted", FREED));
+    if (this.#core) return work();
+    // Build the request now, from the arguments as they are at the call.
+    let request;
+    if (input !== undefined || init !== undefined) {
+      try {
+        request = new Request(input, init);
+      } catch (error) {
+        return rejected(error);
+      }
+    }
+    return new Promise((resolve, reject) => {
+      settled(this.#started, () => {
+        if (this.#freed) return reject(new AuthError("aborted", FREED));
+        settled(request ? this.#fetch(request, undefined, streamed(init)) : work(), resolve, reject);
+      }, reject);
+    });
+  }
+
+  #call(start) {
+    const id = ++this.#nextCall;
+    const call = deferred();
+    this.#calls[id] = call;
+    start(id);
+    this.#pump();
+    return call.promise;
+  }
+
+  /** Carries out every action the core has decided, in order. */
+  #pump() {
+    const made = this.#core;
+    while (!this.#freed) {
+      const kind = made.poll();
+      if (kind === 0) return;
+      const id = made.subject();
+      const call = this.#calls[id];
+      switch (kind) {
+        case core.SEND:
+          if (call) this.#send(id, call, made.bearerHeader());
+          break;
+        case core.PASS_THROUGH:
+          if (call) {
+            delete this.#calls[id];
+            settled(apply(fetch, undefined, [call.request]), call.resolve, call.reject);
+          }
+          break;
+        case core.DELIVER:
+          if (call) {
+            delete this.#calls[id];
+            call.resolve(call.response);
+          }
+          break;
+        case core.FAIL:
+          if (call) {
+            delete this.#calls[id];
+            const error = new AuthError(made.text(core.POLLED_CODE), made.text(core.POLLED), call.cause === undefined ? undefined : { cause: call.cause });
+            call.reject(error);
+          }
+          break;
+        case core.RESOLVE:
+          if (call) {
+            delete this.#calls[id];
+            call.resolve(call.restore ? made.detail() === 1 : undefined);
+          }
+          break;
+        case core.START_REFRESH:
+          this.#tabs.lock(this.#config.timeoutMs, () => {
+            if (!this.#live()) return this.#tabs.unlock();
+            made.refreshPermitted(id);
+            this.#pump();
+          }, () => {
+            if (!this.#live()) return;
+            made.refreshFailed(id, core.LOCK_NOT_GRANTED);
+            this.#pump();
+          });
+          break;
+        case core.CALL_REFRESH:
+          this.#callRefresh(id);
+          break;
+        case core.UNLOCK:
+          this.#tabs.unlock();
+          break;
+        case core.EMIT:
+          this.#emit(made.text(core.POLLED));
+          break;
+        case core.BROADCAST:
+          this.#tabs.say(made.text(core.POLLED));
+          break;
+      }
+    }
+  }
+
+  #emit(state) {
+    const listeners = this.#listeners;
+    const ids = keys(listeners);
+    for (let i = 0; i < ids.length && !this.#freed; i++) {
+      const listener = listeners[ids[i]];
+      if (listener === undefined) continue;
+      try {
+        listener(state);
+      } catch (error) {
+        // One listener's exception must not keep the others from hearing the change.
+        if (consoleError) apply(consoleError, console, ["authfetch: an onChange listener threw", error]);
+      }
+    }
+  }
+
+  #onChange(listener) {
+    if (typeof listener !== "function") throw new AuthError("invalid_config", "onChange takes a function");
+    const id = ++this.#nextListener;
+    this.#listeners[id] = listener;
+    return () => {
+      delete this.#listeners[id];
+    };
+  }
+
+  #fetch(input, init, stream) {
+    if (this.#freed) return rejected(new AuthError("aborted", FREED));
+    let request;
+    let replayable;
+    try {
+      // Always a request of our own: the token is never set on an object the caller holds.
+      request = new Request(input, init);
+      replayable = !(stream ?? streamed(init));
+    } catch (error) {
+      return rejected(error);
+    }
+    const url = apply(requestUrl, request, []);
+    const authorized = apply(headersHas, apply(requestHeaders, request, []), ["authorization"]);
+    const id = ++this.#nextCall;
+    const call = deferred();
+    call.request = request;
+    call.attempts = 0;
+    this.#calls[id] = call;
+    const signal = apply(requestSignal, request, []);
+    // Aborting rejects at once, also while the call waits for a refresh.
+    apply(addListener, signal, ["abort", () => {
+      if (this.#calls[id] !== call) return;
+      delete this.#calls[id];
+      call.controller && apply(abortController, call.controller, [abortReason(signal)]);
+      call.reject(abortReason(signal));
+      if (this.#live()) this.#core.forget(id);
+    }, onceOnly]);
+    this.#core.begin(id, url, authorized, replayable, now());
+    this.#pump();
+    return call.promise;
+  }
+
+  /** One attempt of API call `id`, with `authorization` (the header value) or none. */
+  #send(id, call, authorization) {
+    const first = call.attempts++ === 0;
+    let outgoing = call.request;
+    // A request with a body can be sent once: the first attempt keeps a copy for the retry.
+    const bodiless = requestBody !== undefined && apply(requestBody, outgoing, []) === null;
+    if (first && !bodiless) call.spare = apply(cloneRequest, outgoing, []);
+    else if (!first && !bodiless) outgoing = call.spare;
+    const headers = apply(requestHeaders, outgoing, []);
+    if (authorization === undefined) apply(headersDelete, headers, ["authorization"]);
+    else apply(headersSet, headers, ["authorization", authorization]);
+    const controller = new AbortController();
+    call.controller = controller;
+    const signal = apply(requestSignal, call.request, []);
+    if (apply(signalAborted, signal, [])) apply(abortController, controller, [abortReason(signal)]);
+    let timedOut = false;
+    const timer = apply(setTimeout, undefined, [() => {
+      timedOut = true;
+      apply(abortController, controller, [new DOMException("signal timed out", "TimeoutError")]);
+    }, this.#config.timeoutMs]);
+    const init = bag();
+    init.signal = apply(controllerSignal, controller, []);
+    // A non-empty init resets these two on the request: say them again.
+    init.referrer = apply(requestReferrer, outgoing, []);
+    init.referrerPolicy = apply(requestReferrerPolicy, outgoing, []);
+    const sent = apply(fetch, undefined, [outgoing, init]);
+    settled(sent, (response) => {
+      apply(clearTimeout, undefined, [timer]);
+      if (this.#calls[id] !== call) return;
+      call.response = response;
+      this.#core.response(id, apply(responseStatus, response, []));
+      this.#pump();
+    }, (error) => {
+      apply(clearTimeout, undefined, [timer]);
+      if (this.#calls[id] !== call) return;
+      if (apply(signalAborted, signal, [])) return; // the abort listener rejected it
+      call.cause = error;
+      this.#core.failed(id, timedOut ? core.TIMEOUT : core.NETWORK, core.API);
+      this.#pump();
+    });
+  }
+
+  /** A request to one of our own endpoints, with cookies, under `timeoutMs`. */
+  #exchange(url, method, headers, body, answered, failed) {
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = apply(setTimeout, undefined, [() => {
+      timedOut = true;
+      apply(abortController, controller, []);
+    }, this.#config.timeoutMs]);
+    const init = bag();
+    init.method = method;
+    init.credentials = "include";
+    init.headers = headers;
+    init.signal = apply(controllerSignal, controller, []);
+    if (body !== undefined) init.body = body;
+    const fail = (error) => {
+      apply(clearTimeout, undefined, [timer]);
+      failed(timedOut ? core.TIMEOUT : core.NETWORK, error);
+    };
+    try {
+      settled(apply(fetch, undefined, [new Request(url, init)]), (response) => {
+        const status = apply(responseStatus, response, []);
+        if (status < 200 || status > 299) {
+          apply(clearTimeout, undefined, [timer]);
+          return answered(status, undefined);
+        }
+        settled(apply(responseText, response, []), (text) => {
+          apply(clearTimeout, undefined, [timer]);
+          answered(status, text);
+        }, (error) => {
+          if (timedOut) return fail(error);
+          apply(clearTimeout, undefined, [timer]);
+          answered(status, undefined);
+        });
+      }, fail);
+    } catch (error) {
+      fail(error);
+    }
+  }
+
+  /** The headers of refresh and logout calls: `refreshHeaders`, and the CSRF double-submit. */
+  #sessionHeaders() {
+    const headers = new Headers();
+    const { refreshHeaders, csrf } = this.#config;
+    for (let i = 0; i < refreshHeaders.length; i++) {
+      apply(headersSet, headers, [refreshHeaders[i][0], refreshHeaders[i][1]]);
+    }
+    if (csrf) {
+      const value = readCookie(csrf.cookie);
+      if (value !== undefined) apply(headersSet, headers, [csrf.header, value]);
+    }
+    return headers;
+  }
+
+  #callRefresh(ticket) {
+    let headers;
+    try {
+      headers = this.#sessionHeaders();
+    } catch {
+      headers = new Headers();
+    }
+    this.#exchange(this.#config.refreshUrl, this.#config.refreshMethod, headers, undefined, (status, text) => {
+      if (!this.#live()) return;
+      this.#core.refreshAnswered(ticket, status, text, now());
+      this.#pump();
+    }, (failure) => {
+      if (!this.#live()) return;
+      this.#core.refreshFailed(ticket, failure);
+      this.#pump();
+    });
+  }
+
+  #login(credentials) {
+    let body;
+    try {
+      body = encode(credentials, 64, false);
+    } catch {
+      body = undefined;
+    }
+    if (body === undefined || body[0] !== "{") {
+      return rejected(new AuthError("invalid_config", "login() takes an object to send as JSON"));
+    }
+    const headers = new Headers();
+    apply(headersSet, headers, ["content-type", "application/json"]);
+    const id = ++this.#nextCall;
+    const call = deferred();
+    this.#calls[id] = call;
+    this.#exchange(this.#config.loginUrl, "POST", headers, body, (status, text) => {
+      if (!this.#live()) return;
+      this.#core.loginAnswered(id, status, text, now());
+      this.#pump();
+    }, (failure, error) => {
+      if (!this.#live()) return;
+      call.cause = error;
+      this.#core.failed(id, failure, core.LOGIN);
+      this.#pump();
+    });
+    return call.promise;
+  }
+
+  #logout() {
+    // Local state first and whatever the server says: the user asked to be signed out.
+    this.#core.signOut();
+    this.#pump();
+    const id = ++this.#nextCall;
+    const call = deferred();
+    this.#calls[id] = call;
+    let headers;
+    try {
+      headers = this.#sessionHeaders();
+    } catch {
+      headers = new Headers();
+    }
+    this.#exchange(this.#config.logoutUrl, "POST", headers, undefined, (status) => {
+      if (!this.#live()) return;
+      this.#core.logoutAnswered(id, status);
+      this.#pump();
+    }, (failure, error) => {
+      if (!this.#live()) return;
+      call.cause = error;
+      this.#core.failed(id, failure, core.LOGOUT);
+      this.#pump();
+    });
+    return call.promise;
+  }
+
+  #free() {
+    if (this.#freed) return;
+    const made = this.#core;
+    if (made) {
+      made.close();
+      this.#pump();
+    }
+    this.#freed = true;
+    this.#listeners = bag();
+    // Calls the core no longer tracked (none should be left) fail too.
+    const calls = this.#calls;
+    const ids = keys(calls);
+    this.#calls = bag();
+    for (let i = 0; i < ids.length; i++) calls[ids[i]].reject(new AuthError("aborted", FREED));
+    this.#tabs?.close();
+    made?.free();
+  }
+}
+
+/** Whether the caller's body is a stream, which cannot be sent twice. */
+function streamed(init) {
+  try {
+    return init != null && isA(init.body, ReadableStream);
+  } catch {
+    return true;
+  }
+}
+
+const onceOnly = bag();
+onceOnly.once = true;

@@ -1,2 +1,0 @@
-export { AuthClient } from "./authfetch.js";
-export { AuthError } from "./auth-error.js";

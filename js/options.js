@@ -1,0 +1,180 @@
+// `new AuthClient(options)`: the one list of option names, their defaults and their checks.
+// Read once, through own properties only (a later script's Object.prototype getters add no
+// option), into a prototype-less object. Every refusal is an AuthError `invalid_config` whose
+// message names the option.
+import { AuthError } from "./auth-error.js";
+import {
+  apply, bag, hasOwn, isArray, keys, regExpTest, stringIndexOf, stringTrim, toUpperCase, URL,
+  urlHash, urlOrigin, urlPassword, urlPathname, urlProtocol, urlSearch, urlUsername,
+} from "./captured.js";
+
+const DEFAULTS = {
+  __proto__: null,
+  apiOrigins: undefined, // the page's own origin
+  refreshUrl: "/auth/refresh",
+  refreshMethod: "POST",
+  loginUrl: "/auth/login",
+  logoutUrl: "/auth/logout",
+  tokenField: "access_token",
+  loginTokenField: undefined, // tokenField
+  expiresInField: "expires_in",
+  refreshLeewaySeconds: 30,
+  refreshHeaders: undefined,
+  csrf: undefined,
+  timeoutMs: 30000,
+  crossTab: true,
+};
+
+/** What kind of value this is, in the words of the messages. */
+function kind(value) {
+  if (value === null) return "null";
+  if (isArray(value)) return "an array";
+  const type = typeof value;
+  return type === "undefined" ? "undefined" : (type === "object" ? "an " : "a ") + type;
+}
+
+const invalid = (message) => new AuthError("invalid_config", message);
+
+// RFC 9110 token characters: what header and cookie names are made of.
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
+const isToken = (text) => typeof text === "string" && apply(regExpTest, TOKEN, [text]);
+
+function name(options, key) {
+  const value = options[key];
+  if (value === undefined && DEFAULTS[key] !== undefined) return DEFAULTS[key];
+  // A newline would split the core's configuration text; no field or URL needs one.
+  if (typeof value === "string" && apply(stringTrim, value, []) !== "" && apply(stringIndexOf, value, ["\n"]) < 0) return value;
+  throw invalid(key + " must be a non-empty string, got " + kind(value));
+}
+
+/** `text` as a serialised origin (scheme://host[:port], normalised by the URL parser as
+ *  `Request.url` is), or `undefined` and why not in `out.why`. */
+function origin(text, out) {
+  if (apply(stringTrim, text, []) === "null") {
+    out.why = '"null" (an opaque origin) can never match';
+    return undefined;
+  }
+  let url;
+  try {
+    url = new URL(text);
+  } catch {
+    out.why = "expected scheme://host[:port]";
+    return undefined;
+  }
+  const part = (getter) => apply(getter, url, []);
+  const protocol = part(urlProtocol);
+  if (protocol !== "http:" && protocol !== "https:") {
+    out.why = "only http and https origins can receive the token";
+    return undefined;
+  }
+  if (part(urlUsername) || part(urlPassword) || part(urlSearch) || part(urlHash) || part(urlPathname) !== "/") {
+    out.why = "an origin has no path, query, fragment or credentials";
+    return undefined;
+  }
+  return part(urlOrigin);
+}
+
+/** Validates `options` for a page at `pageOrigin`; returns the configuration. */
+export function validate(options, pageOrigin) {
+  if (options === undefined || options === null) options = bag();
+  else if (typeof options !== "object" || isArray(options)) throw invalid("options must be an object, got " + kind(options));
+  let own;
+  let unknown;
+  try {
+    // Own enumerable properties, each read once.
+    own = bag();
+    const names = keys(options);
+    for (let i = 0; i < names.length; i++) {
+      if (!apply(hasOwn, DEFAULTS, [names[i]])) {
+        unknown = names[i];
+        break;
+      }
+      own[names[i]] = options[names[i]];
+    }
+  } catch {
+    throw invalid("options could not be read (a getter or Proxy threw)");
+  }
+  if (unknown !== undefined) throw invalid('unknown option "' + unknown + '" (check its spelling)');
+  const config = bag();
+  config.apiOrigins = apiOrigins(own.apiOrigins, pageOrigin);
+  config.refreshUrl = name(own, "refreshUrl");
+  const method = own.refreshMethod === undefined ? "POST" : typeof own.refreshMethod === "string" ? apply(toUpperCase, own.refreshMethod, []) : "";
+  if (method !== "POST" && method !== "GET") throw invalid('refreshMethod must be "POST" or "GET"');
+  config.refreshMethod = method;
+  config.loginUrl = name(own, "loginUrl");
+  config.logoutUrl = name(own, "logoutUrl");
+  config.tokenField = name(own, "tokenField");
+  config.loginTokenField = own.loginTokenField === undefined ? config.tokenField
+    : own.loginTokenField === null ? null : name(own, "loginTokenField");
+  config.expiresInField = name(own, "expiresInField");
+  const leeway = own.refreshLeewaySeconds ?? DEFAULTS.refreshLeewaySeconds;
+  if (typeof leeway !== "number" || !(leeway >= 0) || leeway === Infinity) {
+    throw invalid("refreshLeewaySeconds must be a number of seconds, 0 or more");
+  }
+  config.refreshLeewayMs = leeway * 1000;
+  config.refreshHeaders = refreshHeaders(own.refreshHeaders);
+  config.csrf = csrf(own.csrf);
+  const timeout = own.timeoutMs ?? DEFAULTS.timeoutMs;
+  // setTimeout treats longer delays as 0.
+  if (typeof timeout !== "number" || !(timeout >= 1 && timeout <= 2147483647)) {
+    throw invalid("timeoutMs must be a number of milliseconds from 1 to 2147483647");
+  }
+  config.timeoutMs = timeout - (timeout % 1);
+  const crossTab = own.crossTab ?? true;
+  if (typeof crossTab !== "boolean") throw invalid("crossTab must be true or false");
+  config.crossTab = crossTab;
+  return config;
+}
+
+function apiOrigins(value, pageOrigin) {
+  if (value === undefined) {
+    const page = origin(pageOrigin, bag());
+    if (page === undefined) throw invalid("apiOrigins is required: this page has no origin to default to (" + pageOrigin + ")");
+    return [page];
+  }
+  if (!isArray(value) || value.length === 0) {
+    throw invalid('apiOrigins must be a non-empty array of origins like "https://api.example.com"');
+  }
+  const origins = [];
+  for (let i = 0; i < value.length; i++) {
+    const item = apply(hasOwn, value, [i]) ? value[i] : undefined;
+    if (typeof item !== "string") throw invalid("apiOrigins must hold origin strings, got " + kind(item));
+    const out = bag();
+    const parsed = origin(item, out);
+    if (parsed === undefined) throw invalid('apiOrigins: "' + item + '" is not an origin: ' + out.why);
+    origins[i] = parsed;
+  }
+  return origins;
+}
+
+function refreshHeaders(value) {
+  const pairs = [];
+  if (value === undefined) return pairs;
+  if (value === null || typeof value !== "object" || isArray(value)) {
+    throw invalid("refreshHeaders must be an object of header names to strings, got " + kind(value));
+  }
+  const names = keys(value);
+  for (let i = 0; i < names.length; i++) {
+    const header = names[i];
+    const text = value[header];
+    if (!isToken(header)) throw invalid('refreshHeaders: "' + header + '" is not a valid header name');
+    if (typeof text !== "string") throw invalid('refreshHeaders: the value of "' + header + '" must be a string, got ' + kind(text));
+    if (!apply(regExpTest, HEADER_VALUE, [text])) throw invalid('refreshHeaders: the value of "' + header + '" has characters not allowed in a header');
+    pairs[i] = [header, text];
+  }
+  return pairs;
+}
+
+function csrf(value) {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "object" || isArray(value)) throw invalid("csrf must be { cookie, header } or null");
+  const cookie = apply(hasOwn, value, ["cookie"]) ? value.cookie : undefined;
+  const header = apply(hasOwn, value, ["header"]) ? value.header : undefined;
+  if (!isToken(cookie)) throw invalid("csrf.cookie must be a cookie name");
+  if (!isToken(header)) throw invalid("csrf.header must be a header name");
+  const pair = bag();
+  pair.cookie = cookie;
+  pair.header = header;
+  return pair;
+}
