@@ -16,7 +16,7 @@ const root = new URL("../", import.meta.url).pathname;
 const www = join(root, "target/bench-www");
 mkdirSync(www, { recursive: true });
 cpSync(join(root, "benches/page"), www, { recursive: true });
-let pkg = process.env.AUTHFETCH_PKG ?? join(root, "pkg/web");
+let pkg = process.env.AUTHFETCH_PKG ?? join(root, "pkg");
 if (process.argv.includes("--names")) {
   const named = join(root, "target/bench-named-pkg");
   execFileSync("wasm-bindgen", ["--target", "web", "--out-dir", named, "--out-name", "authfetch", join(root, "target/wasm32-unknown-unknown/release/authfetch.wasm")]);

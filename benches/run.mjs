@@ -53,7 +53,7 @@ if (cargo.status !== 0) process.exit(1);
 process.env.AUTHFETCH_SERVER_BIN ??= join(root, "target/release/authfetch-server");
 const { launchBrowser, startServer } = await import("../tests/e2e/support.mjs");
 
-const pkg = process.env.AUTHFETCH_PKG ?? join(root, "pkg/web");
+const pkg = process.env.AUTHFETCH_PKG ?? join(root, "pkg");
 const www = join(root, "target/bench-www");
 mkdirSync(join(www, "startup"), { recursive: true });
 cpSync(join(root, "benches/page"), www, { recursive: true });

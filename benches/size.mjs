@@ -68,8 +68,8 @@ const alternatives = [
   ["ky", `import ky from "ky"; globalThis.x = ky;`],
 ];
 
-const authfetchJs = measure(await bundle(`import init, { AuthClient, AuthError } from "./pkg/web/index.js"; globalThis.x = [init, AuthClient, AuthError];`));
-const authfetchWasm = measure(readFileSync(join(root, "pkg/web/authfetch_bg.wasm")));
+const authfetchJs = measure(await bundle(`import init, { AuthClient, AuthError } from "./pkg/index.js"; globalThis.x = [init, AuthClient, AuthError];`));
+const authfetchWasm = measure(readFileSync(join(root, "pkg/authfetch_bg.wasm")));
 const authfetch = sum(authfetchJs, authfetchWasm);
 
 console.log("\nSide by side, minified bundles      raw        gzip -9    brotli     gzip vs authfetch");

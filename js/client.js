@@ -115,7 +115,7 @@ export class AuthClient {
     this.login = (credentials) => client.#whenStarted(() => client.#login(credentials));
     this.logout = () => client.#whenStarted(() => client.#logout());
     this.refresh = () => client.#whenStarted(() => client.#call((id) => client.#core.refresh(id)));
-    this.restore = () => client.#whenStarted(() => client.#call((id) => client.#core.restore(id)));
+    this.restore = () => client.#whenStarted(() => client.#call((id) => client.#core.restore(id), true));
     this.onChange = (listener) => client.#onChange(listener);
     this.free = () => client.#free();
   }
@@ -170,7 +170,7 @@ export class AuthClient {
     let request;
     if (input !== undefined || init !== undefined) {
       try {
-        request = new Request(input, init);
+        request = ownRequest(input, init);
       } catch (error) {
         return rejected(error);
       }
@@ -183,9 +183,10 @@ export class AuthClient {
     });
   }
 
-  #call(start) {
+  #call(start, restore) {
     const id = ++this.#nextCall;
     const call = deferred();
+    call.restore = restore;
     this.#calls[id] = call;
     start(id);
     this.#pump();
@@ -226,7 +227,7 @@ export class AuthClient {
         case core.RESOLVE:
           if (call) {
             delete this.#calls[id];
-            call.resolve(call.restore ? made.detail() === 1 : undefined);
+            call.resolve(call.restore ? made.session() : undefined);
           }
           break;
         case core.START_REFRESH:
@@ -285,8 +286,7 @@ export class AuthClient {
     let request;
     let replayable;
     try {
-      // Always a request of our own: the token is never set on an object the caller holds.
-      request = new Request(input, init);
+      request = ownRequest(input, init);
       replayable = !(stream ?? streamed(init));
     } catch (error) {
       return rejected(error);
@@ -299,17 +299,22 @@ export class AuthClient {
     call.attempts = 0;
     this.#calls[id] = call;
     const signal = apply(requestSignal, request, []);
+    // As fetch does: an aborted signal rejects at once.
+    if (apply(signalAborted, signal, [])) return rejected(abortReason(signal));
     // Aborting rejects at once, also while the call waits for a refresh.
-    apply(addListener, signal, ["abort", () => {
-      if (this.#calls[id] !== call) return;
-      delete this.#calls[id];
-      call.controller && apply(abortController, call.controller, [abortReason(signal)]);
-      call.reject(abortReason(signal));
-      if (this.#live()) this.#core.forget(id);
-    }, onceOnly]);
+    apply(addListener, signal, ["abort", () => this.#aborted(id, call, signal), onceOnly]);
     this.#core.begin(id, url, authorized, replayable, now());
     this.#pump();
     return call.promise;
+  }
+
+  /** The caller aborted call `id`: reject it now; a refresh it waits for goes on. */
+  #aborted(id, call, signal) {
+    if (this.#calls[id] !== call) return;
+    delete this.#calls[id];
+    if (call.controller) apply(abortController, call.controller, [abortReason(signal)]);
+    call.reject(abortReason(signal));
+    if (this.#live()) this.#core.forget(id);
   }
 
   /** One attempt of API call `id`, with `authorization` (the header value) or none. */
@@ -347,7 +352,7 @@ export class AuthClient {
     }, (error) => {
       apply(clearTimeout, undefined, [timer]);
       if (this.#calls[id] !== call) return;
-      if (apply(signalAborted, signal, [])) return; // the abort listener rejected it
+      if (apply(signalAborted, signal, [])) return this.#aborted(id, call, signal);
       call.cause = error;
       this.#core.failed(id, timedOut ? core.TIMEOUT : core.NETWORK, core.API);
       this.#pump();
@@ -398,7 +403,7 @@ export class AuthClient {
     const headers = new Headers();
     const { refreshHeaders, csrf } = this.#config;
     for (let i = 0; i < refreshHeaders.length; i++) {
-      apply(headersSet, headers, [refreshHeaders[i][0], refreshHeaders[i][1]]);
+      apply(headersSet, headers, [refreshHeaders[i].name, refreshHeaders[i].value]);
     }
     if (csrf) {
       const value = readCookie(csrf.cookie);
@@ -496,6 +501,16 @@ export class AuthClient {
     this.#tabs?.close();
     made?.free();
   }
+}
+
+/**
+ * The request `fetch(input, init)` would make, as an object of our own: the token is never
+ * set on one the caller holds. The app's own URL objects go where they point, whatever their
+ * prototype's stringification was replaced with since.
+ */
+function ownRequest(input, init) {
+  if (typeof input === "object" && isA(input, URL)) input = apply(urlHref, input, []);
+  return new Request(input, init);
 }
 
 /** Whether the caller's body is a stream, which cannot be sent twice. */

@@ -103,6 +103,13 @@ function view(at, length) {
   return new Uint8Array(apply(memoryBuffer, memory, []), at, length);
 }
 
+// `Core::handle` inputs, `Core::query` questions (src/exports.rs).
+const BEGIN = 1, RESPONSE = 2, FAILED = 3, FORGET = 4, REFRESH = 5, RESTORE = 6,
+  REFRESH_PERMITTED = 7, REFRESH_ANSWERED = 8, REFRESH_FAILED = 9, LOGIN_ANSWERED = 10,
+  SIGN_OUT = 11, LOGOUT_ANSWERED = 12, HEARD = 13, REVISIT = 14, CLOSE = 15;
+const SUBJECT = 0, SESSION = 1, TOKEN_AT = 2, TOKEN_LEN = 3, OUTPUT_AT = 4, AUTHENTICATED = 5,
+  EXPIRES_AT = 6;
+
 /** One client's core. */
 export class Core {
   #at;
@@ -112,56 +119,65 @@ export class Core {
   }
 
   /** Writes `text` to the core's input; returns the number of bytes written. */
-  write(text) {
+  #write(text) {
     const room = text.length * 3;
     const at = exports.core_input(this.#at, room);
     return apply(encodeInto, encoder, [text, view(at, room)]).written;
   }
 
+  #handle(event, subject, a, b, at) {
+    exports.core_handle(this.#at, event, subject, a, b, at);
+  }
+
+  #query(which) {
+    return exports.core_query(this.#at, which);
+  }
+
   /** Text `which` (see the constants above), decoded. */
   text(which) {
     const length = exports.core_text(this.#at, which);
-    return length === 0 ? "" : apply(decode, decoder, [view(exports.core_output(this.#at), length)]);
+    return length === 0 ? "" : apply(decode, decoder, [view(this.#query(OUTPUT_AT), length)]);
   }
 
   /** The header value for the token the polled `Send` carries, or `undefined`. */
   bearerHeader() {
-    const length = exports.core_token_len(this.#at);
+    const length = this.#query(TOKEN_LEN);
     if (length === 0) return undefined;
-    return "Bearer " + apply(decode, decoder, [view(exports.core_token_at(this.#at), length)]);
+    return "Bearer " + apply(decode, decoder, [view(this.#query(TOKEN_AT), length)]);
   }
 
   /** Hands the core the options it decides with; false if it refused them. */
   configure(config) {
     let text = config.tokenField + "\n" + (config.loginTokenField ?? "") + "\n" + config.expiresInField;
     for (let i = 0; i < config.apiOrigins.length; i++) text += "\n" + config.apiOrigins[i];
-    return exports.core_configure(this.#at, this.write(text), config.refreshLeewayMs, config.timeoutMs) !== 0;
+    return exports.core_configure(this.#at, this.#write(text), config.refreshLeewayMs, config.timeoutMs) !== 0;
   }
+
   poll() { return exports.core_poll(this.#at); }
-  subject() { return exports.core_subject(this.#at); }
-  detail() { return exports.core_detail(this.#at); }
-  authenticated() { return exports.core_authenticated(this.#at) !== 0; }
-  expiresAt() { return exports.core_expires_at(this.#at); }
+  subject() { return this.#query(SUBJECT); }
+  session() { return this.#query(SESSION) === 1; }
+  authenticated() { return this.#query(AUTHENTICATED) === 1; }
+  expiresAt() { return this.#query(EXPIRES_AT); }
   begin(id, url, hasAuthorization, replayable, at) {
-    exports.core_begin(this.#at, id, this.write(url), hasAuthorization, replayable, at);
+    this.#handle(BEGIN, id, this.#write(url), (hasAuthorization ? 1 : 0) | (replayable ? 2 : 0), at);
   }
-  response(id, status) { exports.core_response(this.#at, id, status); }
-  failed(id, failure, endpoint) { exports.core_failed(this.#at, id, failure, endpoint); }
-  forget(id) { exports.core_forget(this.#at, id); }
-  refresh(id) { exports.core_refresh(this.#at, id); }
-  restore(id) { exports.core_restore(this.#at, id); }
-  refreshPermitted(ticket) { exports.core_refresh_permitted(this.#at, ticket); }
+  response(id, status) { this.#handle(RESPONSE, id, status, 0, 0); }
+  failed(id, failure, endpoint) { this.#handle(FAILED, id, failure, endpoint, 0); }
+  forget(id) { this.#handle(FORGET, id, 0, 0, 0); }
+  refresh(id) { this.#handle(REFRESH, id, 0, 0, 0); }
+  restore(id) { this.#handle(RESTORE, id, 0, 0, 0); }
+  refreshPermitted(ticket) { this.#handle(REFRESH_PERMITTED, ticket, 0, 0, 0); }
   refreshAnswered(ticket, status, body, at) {
-    exports.core_refresh_answered(this.#at, ticket, status, body === undefined ? -1 : this.write(body), at);
+    this.#handle(REFRESH_ANSWERED, ticket, status, body === undefined ? -1 : this.#write(body), at);
   }
-  refreshFailed(ticket, failure) { exports.core_refresh_failed(this.#at, ticket, failure); }
+  refreshFailed(ticket, failure) { this.#handle(REFRESH_FAILED, ticket, failure, 0, 0); }
   loginAnswered(id, status, body, at) {
-    exports.core_login_answered(this.#at, id, status, body === undefined ? -1 : this.write(body), at);
+    this.#handle(LOGIN_ANSWERED, id, status, body === undefined ? -1 : this.#write(body), at);
   }
-  signOut() { exports.core_sign_out(this.#at); }
-  logoutAnswered(id, status) { exports.core_logout_answered(this.#at, id, status); }
-  heard(message) { exports.core_heard(this.#at, this.write(message)); }
-  revisit(at) { exports.core_revisit(this.#at, at); }
-  close() { exports.core_close(this.#at); }
+  signOut() { this.#handle(SIGN_OUT, 0, 0, 0, 0); }
+  logoutAnswered(id, status) { this.#handle(LOGOUT_ANSWERED, id, status, 0, 0); }
+  heard(message) { this.#handle(HEARD, 0, this.#write(message), 0, 0); }
+  revisit(at) { this.#handle(REVISIT, 0, 0, 0, at); }
+  close() { this.#handle(CLOSE, 0, 0, 0, 0); }
   free() { exports.__wbg_core_free(this.#at, 0); }
 }

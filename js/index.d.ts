@@ -44,6 +44,7 @@ export interface AuthClientOptions {
   timeoutMs?: number;
   /** Coordinate refresh and sign-out across tabs. Default true. */
   crossTab?: boolean;
+}
 
 export { AuthError } from "./auth-error.js";
 

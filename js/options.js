@@ -4,7 +4,7 @@
 // message names the option.
 import { AuthError } from "./auth-error.js";
 import {
-  apply, bag, hasOwn, isArray, keys, regExpTest, stringIndexOf, stringTrim, toUpperCase, URL,
+  apply, bag, charCodeAt, hasOwn, isArray, keys, stringIndexOf, stringTrim, toUpperCase, URL,
   urlHash, urlOrigin, urlPassword, urlPathname, urlProtocol, urlSearch, urlUsername,
 } from "./captured.js";
 
@@ -33,19 +33,45 @@ function kind(value) {
   return type === "undefined" ? "undefined" : (type === "object" ? "an " : "a ") + type;
 }
 
-const invalid = (message) => new AuthError("invalid_config", message);
+// The refusals this module raised, told apart from what an app's getter might throw.
+let refusal;
+const invalid = (message) => (refusal = new AuthError("invalid_config", message));
 
+// Checked character by character with a captured charCodeAt: a regular expression would
+// consult `RegExp.prototype.exec`, which a later script may replace.
+const every = (text, allowed) => {
+  for (let i = 0; i < text.length; i++) if (!allowed(apply(charCodeAt, text, [i]))) return false;
+  return true;
+};
 // RFC 9110 token characters: what header and cookie names are made of.
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
-const isToken = (text) => typeof text === "string" && apply(regExpTest, TOKEN, [text]);
+const TOKEN_SIGNS = bag();
+for (const sign of "!#$%&'*+-.^_`|~") TOKEN_SIGNS[apply(charCodeAt, sign, [0])] = true;
+const isTokenChar = (c) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122)
+  || TOKEN_SIGNS[c] === true;
+const isToken = (text) => typeof text === "string" && text.length > 0 && every(text, isTokenChar);
+const isHeaderValue = (text) => every(text, (c) => c === 9 || (c >= 32 && c <= 126));
+
+/** A list of our own: no prototype, so no setter a later script put on `Array.prototype` or
+ *  `Object.prototype` sees what is stored in it. */
+function list() {
+  const items = bag();
+  items.length = 0;
+  return items;
+}
+const push = (items, item) => {
+  items[items.length] = item;
+  items.length += 1;
+};
 
 function name(options, key) {
   const value = options[key];
   if (value === undefined && DEFAULTS[key] !== undefined) return DEFAULTS[key];
-  // A newline would split the core's configuration text; no field or URL needs one.
-  if (typeof value === "string" && apply(stringTrim, value, []) !== "" && apply(stringIndexOf, value, ["\n"]) < 0) return value;
-  throw invalid(key + " must be a non-empty string, got " + kind(value));
+  if (typeof value !== "string" || apply(stringTrim, value, []) === "") {
+    throw invalid(key + " must be a non-empty string, got " + kind(value));
+  }
+  // A line break would split the core's configuration text; no field or URL has one.
+  if (apply(stringIndexOf, value, ["\n"]) >= 0) throw invalid(key + " must not contain a line break");
+  return value;
 }
 
 /** `text` as a serialised origin (scheme://host[:port], normalised by the URL parser as
@@ -97,7 +123,17 @@ export function validate(options, pageOrigin) {
   }
   if (unknown !== undefined) throw invalid('unknown option "' + unknown + '" (check its spelling)');
   const config = bag();
-  config.apiOrigins = apiOrigins(own.apiOrigins, pageOrigin);
+  // Each option's own getters (an array item, a header value) are the app's: what they throw
+  // is reported against the option.
+  const read = (key, check) => {
+    try {
+      return check();
+    } catch (error) {
+      if (error === refusal) throw error;
+      throw invalid(key + " could not be read (a getter or Proxy threw)");
+    }
+  };
+  config.apiOrigins = read("apiOrigins", () => apiOrigins(own.apiOrigins, pageOrigin));
   config.refreshUrl = name(own, "refreshUrl");
   const method = own.refreshMethod === undefined ? "POST" : typeof own.refreshMethod === "string" ? apply(toUpperCase, own.refreshMethod, []) : "";
   if (method !== "POST" && method !== "GET") throw invalid('refreshMethod must be "POST" or "GET"');
@@ -108,20 +144,20 @@ export function validate(options, pageOrigin) {
   config.loginTokenField = own.loginTokenField === undefined ? config.tokenField
     : own.loginTokenField === null ? null : name(own, "loginTokenField");
   config.expiresInField = name(own, "expiresInField");
-  const leeway = own.refreshLeewaySeconds ?? DEFAULTS.refreshLeewaySeconds;
+  const leeway = own.refreshLeewaySeconds === undefined ? DEFAULTS.refreshLeewaySeconds : own.refreshLeewaySeconds;
   if (typeof leeway !== "number" || !(leeway >= 0) || leeway === Infinity) {
     throw invalid("refreshLeewaySeconds must be a number of seconds, 0 or more");
   }
   config.refreshLeewayMs = leeway * 1000;
-  config.refreshHeaders = refreshHeaders(own.refreshHeaders);
-  config.csrf = csrf(own.csrf);
-  const timeout = own.timeoutMs ?? DEFAULTS.timeoutMs;
+  config.refreshHeaders = read("refreshHeaders", () => refreshHeaders(own.refreshHeaders));
+  config.csrf = read("csrf", () => csrf(own.csrf));
+  const timeout = own.timeoutMs === undefined ? DEFAULTS.timeoutMs : own.timeoutMs;
   // setTimeout treats longer delays as 0.
   if (typeof timeout !== "number" || !(timeout >= 1 && timeout <= 2147483647)) {
     throw invalid("timeoutMs must be a number of milliseconds from 1 to 2147483647");
   }
   config.timeoutMs = timeout - (timeout % 1);
-  const crossTab = own.crossTab ?? true;
+  const crossTab = own.crossTab === undefined ? true : own.crossTab;
   if (typeof crossTab !== "boolean") throw invalid("crossTab must be true or false");
   config.crossTab = crossTab;
   return config;
@@ -131,25 +167,27 @@ function apiOrigins(value, pageOrigin) {
   if (value === undefined) {
     const page = origin(pageOrigin, bag());
     if (page === undefined) throw invalid("apiOrigins is required: this page has no origin to default to (" + pageOrigin + ")");
-    return [page];
+    const origins = list();
+    push(origins, page);
+    return origins;
   }
   if (!isArray(value) || value.length === 0) {
     throw invalid('apiOrigins must be a non-empty array of origins like "https://api.example.com"');
   }
-  const origins = [];
+  const origins = list();
   for (let i = 0; i < value.length; i++) {
     const item = apply(hasOwn, value, [i]) ? value[i] : undefined;
     if (typeof item !== "string") throw invalid("apiOrigins must hold origin strings, got " + kind(item));
     const out = bag();
     const parsed = origin(item, out);
     if (parsed === undefined) throw invalid('apiOrigins: "' + item + '" is not an origin: ' + out.why);
-    origins[i] = parsed;
+    push(origins, parsed);
   }
   return origins;
 }
 
 function refreshHeaders(value) {
-  const pairs = [];
+  const pairs = list();
   if (value === undefined) return pairs;
   if (value === null || typeof value !== "object" || isArray(value)) {
     throw invalid("refreshHeaders must be an object of header names to strings, got " + kind(value));
@@ -160,8 +198,11 @@ function refreshHeaders(value) {
     const text = value[header];
     if (!isToken(header)) throw invalid('refreshHeaders: "' + header + '" is not a valid header name');
     if (typeof text !== "string") throw invalid('refreshHeaders: the value of "' + header + '" must be a string, got ' + kind(text));
-    if (!apply(regExpTest, HEADER_VALUE, [text])) throw invalid('refreshHeaders: the value of "' + header + '" has characters not allowed in a header');
-    pairs[i] = [header, text];
+    if (!isHeaderValue(text)) throw invalid('refreshHeaders: the value of "' + header + '" has characters not allowed in a header');
+    const pair = bag();
+    pair.name = header;
+    pair.value = text;
+    push(pairs, pair);
   }
   return pairs;
 }
@@ -173,8 +214,5 @@ function csrf(value) {
   const header = apply(hasOwn, value, ["header"]) ? value.header : undefined;
   if (!isToken(cookie)) throw invalid("csrf.cookie must be a cookie name");
   if (!isToken(header)) throw invalid("csrf.header must be a header name");
-  const pair = bag();
-  pair.cookie = cookie;
-  pair.header = header;
-  return pair;
+  return { __proto__: null, cookie, header };
 }

@@ -3,53 +3,116 @@
 //! that the driver (`js/`) reads and writes with built-ins it captured at load.
 //!
 //! Text in: the driver asks [`Core::input`] for room, writes UTF-8 there, and passes the
-//! length it wrote to the input that reads it. Text out: [`Core::text`] writes into the output
-//! buffer at [`Core::output`] and returns the length. The token is never copied: the driver
-//! reads it where it is stored ([`Core::token_at`], [`Core::token_len`]) while building the
-//! one header it goes into.
+//! length it wrote with the input that reads it. Text out: [`Core::text`] writes into the
+//! output buffer (at `query(OUTPUT_AT)`) and returns the length. The token is never copied:
+//! the driver reads it where it is stored (`query(TOKEN_AT)`, `query(TOKEN_LEN)`) while
+//! building the one header it goes into. Eight exports in all: each costs the module bytes.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
 
 use wasm_bindgen::prelude::*;
 
-use crate::core::{
-    Action, Endpoint, Failure, Machine, Message, Options, RefreshTicket,
-    State,
-};
+use crate::core::{Action, Endpoint, Failure, Machine, Message, Options, RefreshTicket, State};
 
 /// What [`Core::poll`] returns: the kind of the action taken, `NONE` when there is none.
-mod kind {
-    pub(super) const NONE: u32 = 0;
-    pub(super) const SEND: u32 = 1;
-    pub(super) const PASS_THROUGH: u32 = 2;
-    pub(super) const DELIVER: u32 = 3;
-    pub(super) const FAIL: u32 = 4;
-    pub(super) const RESOLVE: u32 = 5;
-    pub(super) const START_REFRESH: u32 = 6;
-    pub(super) const CALL_REFRESH: u32 = 7;
-    pub(super) const UNLOCK: u32 = 8;
-    pub(super) const EMIT: u32 = 9;
-    pub(super) const BROADCAST: u32 = 10;
+pub mod kind {
+    /// No action left.
+    pub const NONE: u32 = 0;
+    /// [`crate::core::Action::Send`].
+    pub const SEND: u32 = 1;
+    /// [`crate::core::Action::PassThrough`].
+    pub const PASS_THROUGH: u32 = 2;
+    /// [`crate::core::Action::Deliver`].
+    pub const DELIVER: u32 = 3;
+    /// [`crate::core::Action::Fail`].
+    pub const FAIL: u32 = 4;
+    /// [`crate::core::Action::Resolve`].
+    pub const RESOLVE: u32 = 5;
+    /// [`crate::core::Action::StartRefresh`].
+    pub const START_REFRESH: u32 = 6;
+    /// [`crate::core::Action::CallRefresh`].
+    pub const CALL_REFRESH: u32 = 7;
+    /// [`crate::core::Action::Unlock`].
+    pub const UNLOCK: u32 = 8;
+    /// [`crate::core::Action::Emit`].
+    pub const EMIT: u32 = 9;
+    /// [`crate::core::Action::Broadcast`].
+    pub const BROADCAST: u32 = 10;
+}
+
+/// The inputs of [`Core::handle`]: each names the [`Machine`] input it reports, and what
+/// `subject`, `a` and `b` carry (unused ones are 0).
+pub mod event {
+    /// [`Machine::begin`]: the call id; `a` the URL's length in the input; `b` bit 0: the
+    /// caller set `Authorization`, bit 1: the body can be sent twice.
+    pub const BEGIN: u32 = 1;
+    /// [`Machine::response`]: the call id; `a` the status.
+    pub const RESPONSE: u32 = 2;
+    /// [`Machine::failed`]: the call id; `a` 1 timeout, else network; `b` 1 login, 2 logout,
+    /// else the API.
+    pub const FAILED: u32 = 3;
+    /// [`Machine::forget`]: the call id.
+    pub const FORGET: u32 = 4;
+    /// [`Machine::refresh`]: the call id.
+    pub const REFRESH: u32 = 5;
+    /// [`Machine::restore`]: the call id.
+    pub const RESTORE: u32 = 6;
+    /// [`Machine::refresh_permitted`]: the ticket.
+    pub const REFRESH_PERMITTED: u32 = 7;
+    /// [`Machine::refresh_answered`]: the ticket; `a` the status; `b` the body's length in the
+    /// input, negative when it was not read.
+    pub const REFRESH_ANSWERED: u32 = 8;
+    /// [`Machine::refresh_failed`]: the ticket; `a` 1 timeout, 2 lock not granted, else network.
+    pub const REFRESH_FAILED: u32 = 9;
+    /// [`Machine::login_answered`]: the call id; `a` the status; `b` as for `REFRESH_ANSWERED`.
+    pub const LOGIN_ANSWERED: u32 = 10;
+    /// [`Machine::sign_out`].
+    pub const SIGN_OUT: u32 = 11;
+    /// [`Machine::logout_answered`]: the call id; `a` the status.
+    pub const LOGOUT_ANSWERED: u32 = 12;
+    /// [`Machine::heard`]: `a` the message's length in the input.
+    pub const HEARD: u32 = 13;
+    /// [`Machine::revisit`].
+    pub const REVISIT: u32 = 14;
+    /// [`Machine::close`].
+    pub const CLOSE: u32 = 15;
+}
+
+/// What [`Core::query`] answers.
+pub mod query {
+    /// The polled action's call id, or its refresh ticket.
+    pub const SUBJECT: u32 = 0;
+    /// The polled `Resolve`'s answer: 1 when a session exists (what `restore()` resolves with).
+    pub const SESSION: u32 = 1;
+    /// The address of the token the polled `Send` carries (0: none).
+    pub const TOKEN_AT: u32 = 2;
+    /// The length of that token (0: none).
+    pub const TOKEN_LEN: u32 = 3;
+    /// The address of the text [`super::Core::text`] wrote.
+    pub const OUTPUT_AT: u32 = 4;
+    /// 1 when a token is held.
+    pub const AUTHENTICATED: u32 = 5;
+    /// When the held token expires (ms since the epoch); NaN when unknown or none is held.
+    pub const EXPIRES_AT: u32 = 6;
 }
 
 /// What [`Core::text`] writes.
-mod text {
+pub mod text {
     /// The polled action's words: a `Fail`'s message, an `Emit`'s state, a `Broadcast`'s message.
-    pub(super) const POLLED: u32 = 0;
+    pub const POLLED: u32 = 0;
     /// The polled `Fail`'s error code.
-    pub(super) const POLLED_CODE: u32 = 1;
+    pub const POLLED_CODE: u32 = 1;
     /// The state now (`"unknown"` before anything was learnt).
-    pub(super) const STATE: u32 = 2;
+    pub const STATE: u32 = 2;
 }
 
 /// One client's mind: its token state machine, and the buffers text crosses through.
 ///
 /// Calling protocol: `new Core()`, write the configuration (see [`Options::from_lines`]) and
 /// call [`Core::configure`], which reports with its result whether the core can be used.
-/// Then, after every input, call [`Core::poll`] until it returns 0, reading each action's
-/// operands ([`Core::subject`], [`Core::detail`], [`Core::text`], [`Core::token_at`]) before
-/// polling the next.
+/// Then, after every input ([`Core::handle`]), call [`Core::poll`] until it returns 0, reading
+/// each action's operands ([`Core::query`], [`Core::text`]) before polling the next.
 #[wasm_bindgen]
 pub struct Core {
     machine: Option<Machine>,
@@ -114,47 +177,49 @@ impl Core {
         }
     }
 
-    /// The polled action's call id, or its refresh ticket.
-    pub fn subject(&self) -> f64 {
-        match &self.polled {
-            Some(
-                Action::Send { id, .. }
-                | Action::PassThrough { id }
-                | Action::Deliver { id }
-                | Action::Fail { id, .. }
-                | Action::Resolve { id, .. },
-            ) => *id as f64,
-            Some(Action::StartRefresh(ticket) | Action::CallRefresh(ticket)) => {
-                ticket.number() as f64
+    /// Reports one input to the core (see [`event`] for what `subject`, `a` and `b` carry).
+    pub fn handle(&mut self, event: u32, subject: f64, a: i32, b: i32, now_ms: f64) {
+        let Core { machine, input, .. } = self;
+        let Some(machine) = machine.as_mut() else {
+            return;
+        };
+        let id = subject as u64;
+        let ticket = RefreshTicket::from_number(id);
+        let status = u16::try_from(a).unwrap_or(0);
+        let written = |len: i32| usize::try_from(len).ok().and_then(|len| input.get(..len));
+        match event {
+            event::BEGIN => {
+                let url = written(a).and_then(|url| core::str::from_utf8(url).ok());
+                machine.begin(id, url.unwrap_or(""), b & 1 != 0, b & 2 != 0, now_ms);
             }
-            _ => 0.0,
+            event::RESPONSE => machine.response(id, status),
+            event::FAILED => machine.failed(id, failure_of(a), endpoint_of(b)),
+            event::FORGET => machine.forget(id),
+            event::REFRESH => machine.refresh(id),
+            event::RESTORE => machine.restore(id),
+            event::REFRESH_PERMITTED => machine.refresh_permitted(ticket),
+            event::REFRESH_ANSWERED => machine.refresh_answered(ticket, status, written(b), now_ms),
+            event::REFRESH_FAILED => machine.refresh_failed(ticket, failure_of(a)),
+            event::LOGIN_ANSWERED => machine.login_answered(id, status, written(b), now_ms),
+            event::SIGN_OUT => machine.sign_out(),
+            event::LOGOUT_ANSWERED => machine.logout_answered(id, status),
+            event::HEARD => {
+                let message = written(a)
+                    .and_then(|text| core::str::from_utf8(text).ok())
+                    .and_then(Message::parse);
+                if let Some(message) = message {
+                    machine.heard(message);
+                }
+            }
+            event::REVISIT => machine.revisit(now_ms),
+            event::CLOSE => machine.close(),
+            _ => {}
         }
+        // What came in (perhaps an answer with a token in it) does not stay.
+        input.fill(0);
     }
 
-    /// The polled `Resolve`'s answer (1: a session exists), or the polled `Send`'s token
-    /// number (0: none).
-    pub fn detail(&self) -> f64 {
-        match &self.polled {
-            Some(Action::Resolve { session, .. }) => f64::from(u8::from(*session)),
-            Some(Action::Send {
-                bearer: Some(bearer),
-                ..
-            }) => bearer.number() as f64,
-            _ => 0.0,
-        }
-    }
-
-    /// The address of the token the polled `Send` carries (0: none).
-    pub fn token_at(&self) -> usize {
-        self.polled_token().map_or(0, |token| token.as_ptr() as usize)
-    }
-
-    /// The length of the token the polled `Send` carries (0: none).
-    pub fn token_len(&self) -> u32 {
-        self.polled_token().map_or(0, |token| token.len() as u32)
-    }
-
-    /// Writes text `which` (see the `text` module) to the output buffer; returns its length.
+    /// Writes text `which` (see [`text`]) to the output buffer; returns its length.
     pub fn text(&mut self, which: u32) -> u32 {
         let words: &str = match (which, &self.polled) {
             (text::POLLED, Some(Action::Fail { error, .. })) => &error.message,
@@ -173,139 +238,40 @@ impl Core {
         self.output.len() as u32
     }
 
-    /// The address of the output buffer [`Core::text`] wrote.
-    pub fn output(&self) -> usize {
-        self.output.as_ptr() as usize
-    }
-
-    /// Whether a token is held.
-    pub fn authenticated(&self) -> bool {
-        self.machine.as_ref().is_some_and(Machine::is_authenticated)
-    }
-
-    /// When the held token expires (ms since the epoch); NaN when unknown or none is held.
-    pub fn expires_at(&self) -> f64 {
-        self.machine
-            .as_ref()
-            .and_then(Machine::expires_at)
-            .unwrap_or(f64::NAN)
-    }
-
-    /// See [`Machine::begin`]; the URL is the input's first `url_len` bytes.
-    pub fn begin(
-        &mut self,
-        id: f64,
-        url_len: u32,
-        has_authorization: bool,
-        replayable: bool,
-        now_ms: f64,
-    ) {
-        let url = core::str::from_utf8(self.written(url_len)).unwrap_or("").to_owned();
-        if let Some(machine) = self.machine.as_mut() {
-            machine.begin(id as u64, &url, has_authorization, replayable, now_ms);
+    /// A number about the polled action or the client (see [`query`]).
+    pub fn query(&self, which: u32) -> f64 {
+        let token = self.polled_token();
+        let machine = self.machine.as_ref();
+        match (which, &self.polled) {
+            (
+                query::SUBJECT,
+                Some(
+                    Action::Send { id, .. }
+                    | Action::PassThrough { id }
+                    | Action::Deliver { id }
+                    | Action::Fail { id, .. }
+                    | Action::Resolve { id, .. },
+                ),
+            ) => *id as f64,
+            (query::SUBJECT, Some(Action::StartRefresh(ticket) | Action::CallRefresh(ticket))) => {
+                ticket.number() as f64
+            }
+            (query::SESSION, Some(Action::Resolve { session, .. })) => {
+                f64::from(u8::from(*session))
+            }
+            (query::TOKEN_AT, _) => token.map_or(0, |token| token.as_ptr() as usize) as f64,
+            (query::TOKEN_LEN, _) => token.map_or(0, str::len) as f64,
+            (query::OUTPUT_AT, _) => self.output.as_ptr() as usize as f64,
+            (query::AUTHENTICATED, _) => {
+                f64::from(u8::from(machine.is_some_and(Machine::is_authenticated)))
+            }
+            (query::EXPIRES_AT, _) => machine.and_then(Machine::expires_at).unwrap_or(f64::NAN),
+            _ => 0.0,
         }
-    }
-
-    /// See [`Machine::response`].
-    pub fn response(&mut self, id: f64, status: u16) {
-        self.with(|m| m.response(id as u64, status));
-    }
-
-    /// Call `id` got no answer: `failure` 1 timeout, else network; `endpoint` 1 login,
-    /// 2 logout, else the API (see [`Machine::failed`]).
-    pub fn failed(&mut self, id: f64, failure: u32, endpoint: u32) {
-        let endpoint = match endpoint {
-            1 => Endpoint::Login,
-            2 => Endpoint::Logout,
-            _ => Endpoint::Api,
-        };
-        self.with(|m| m.failed(id as u64, failure_of(failure), endpoint));
-    }
-
-    /// See [`Machine::forget`].
-    pub fn forget(&mut self, id: f64) {
-        self.with(|m| m.forget(id as u64));
-    }
-
-    /// See [`Machine::refresh`].
-    pub fn refresh(&mut self, id: f64) {
-        self.with(|m| m.refresh(id as u64));
-    }
-
-    /// See [`Machine::restore`].
-    pub fn restore(&mut self, id: f64) {
-        self.with(|m| m.restore(id as u64));
-    }
-
-    /// See [`Machine::refresh_permitted`].
-    pub fn refresh_permitted(&mut self, ticket: f64) {
-        self.with(|m| m.refresh_permitted(RefreshTicket::from_number(ticket as u64)));
-    }
-
-    /// See [`Machine::refresh_answered`]; the body is the input's first `body_len` bytes
-    /// (negative: it could not be read).
-    pub fn refresh_answered(&mut self, ticket: f64, status: u16, body_len: i32, now_ms: f64) {
-        let Core { machine, input, .. } = self;
-        if let Some(machine) = machine.as_mut() {
-            let ticket = RefreshTicket::from_number(ticket as u64);
-            machine.refresh_answered(ticket, status, body(input, body_len), now_ms);
-        }
-        input.fill(0);
-    }
-
-    /// See [`Machine::refresh_failed`]: `failure` 1 timeout, 2 lock not granted, else network.
-    pub fn refresh_failed(&mut self, ticket: f64, failure: u32) {
-        self.with(|m| m.refresh_failed(RefreshTicket::from_number(ticket as u64), failure_of(failure)));
-    }
-
-    /// See [`Machine::login_answered`]; the body as for [`Core::refresh_answered`].
-    pub fn login_answered(&mut self, id: f64, status: u16, body_len: i32, now_ms: f64) {
-        let Core { machine, input, .. } = self;
-        if let Some(machine) = machine.as_mut() {
-            machine.login_answered(id as u64, status, body(input, body_len), now_ms);
-        }
-        input.fill(0);
-    }
-
-    /// See [`Machine::sign_out`].
-    pub fn sign_out(&mut self) {
-        self.with(Machine::sign_out);
-    }
-
-    /// See [`Machine::logout_answered`].
-    pub fn logout_answered(&mut self, id: f64, status: u16) {
-        self.with(|m| m.logout_answered(id as u64, status));
-    }
-
-    /// Another tab said the input's first `len` bytes (see [`Machine::heard`]); anything but
-    /// a known message is ignored.
-    pub fn heard(&mut self, len: u32) {
-        let message = core::str::from_utf8(self.written(len))
-            .ok()
-            .and_then(Message::parse);
-        if let Some(message) = message {
-            self.with(|m| m.heard(message));
-        }
-    }
-
-    /// See [`Machine::revisit`].
-    pub fn revisit(&mut self, now_ms: f64) {
-        self.with(|m| m.revisit(now_ms));
-    }
-
-    /// See [`Machine::close`].
-    pub fn close(&mut self) {
-        self.with(Machine::close);
     }
 }
 
 impl Core {
-    fn with(&mut self, input: impl FnOnce(&mut Machine)) {
-        if let Some(machine) = self.machine.as_mut() {
-            input(machine);
-        }
-    }
-
     fn written(&self, len: u32) -> &[u8] {
         self.input.get(..len as usize).unwrap_or(&[])
     }
@@ -324,12 +290,7 @@ impl Core {
     }
 }
 
-/// The answer body the driver wrote to `input`; `None` when `len` is negative (unread).
-fn body(input: &[u8], len: i32) -> Option<&[u8]> {
-    usize::try_from(len).ok().and_then(|len| input.get(..len))
-}
-
-fn failure_of(code: u32) -> Failure {
+fn failure_of(code: i32) -> Failure {
     match code {
         1 => Failure::Timeout,
         2 => Failure::LockNotGranted,
@@ -337,3 +298,10 @@ fn failure_of(code: u32) -> Failure {
     }
 }
 
+fn endpoint_of(code: i32) -> Endpoint {
+    match code {
+        1 => Endpoint::Login,
+        2 => Endpoint::Logout,
+        _ => Endpoint::Api,
+    }
+}

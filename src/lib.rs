@@ -22,7 +22,7 @@ mod prelude {
 
 pub mod core;
 #[cfg(target_arch = "wasm32")]
-mod exports;
+pub mod exports;
 #[cfg(target_arch = "wasm32")]
 pub use exports::Core;
 

@@ -1,4 +1,6 @@
-//! Every options validation message, and the defaults.
+//! The options the core decides with: the defaults, and the configuration text the driver hands
+//! over. (Validating `new AuthClient(options)`, with a message naming each wrong option, is the
+//! driver's: js/options.js, tested in tests/e2e/options.test.mjs.)
 #![cfg(not(target_arch = "wasm32"))]
 #![allow(
     clippy::unwrap_used,
@@ -8,283 +10,105 @@
     missing_docs
 )]
 
-use authfetch::core::config::{Csrf, RefreshMethod};
-use authfetch::core::{ErrorCode, Options, Value};
+use authfetch::core::Options;
 
-const PAGE: &str = "https://app.example";
-
-fn with(key: &str, value: Value) -> Value {
-    Value::object([(key, value)])
-}
-
-fn message(options: &Value) -> String {
-    let error = Options::from_value(options, PAGE).expect_err("should be refused");
-    assert_eq!(error.code, ErrorCode::InvalidConfig);
-    error.message
-}
-
-fn strings(items: &[&str]) -> Value {
-    Value::Array(items.iter().map(|s| Value::string(*s)).collect())
-}
+const API: &str = "https://api.example";
 
 #[test]
 fn defaults_follow_the_contract() {
-    let options = Options::from_value(&Value::Undefined, PAGE).unwrap();
-    assert!(
-        options.api_origins.admits(PAGE),
-        "default: the page's own origin"
-    );
-    assert!(!options.api_origins.admits("https://api.example"));
-    assert_eq!(options.refresh_url, "/auth/refresh");
-    assert_eq!(options.refresh_method, RefreshMethod::Post);
-    assert_eq!(options.login_url, "/auth/login");
-    assert_eq!(options.logout_url, "/auth/logout");
+    let options = Options::new(vec![API.to_owned()]);
+    assert_eq!(options.api_origins, [API]);
     assert_eq!(options.token_field, "access_token");
     assert_eq!(options.login_token_field.as_deref(), Some("access_token"));
     assert_eq!(options.expires_in_field, "expires_in");
     assert_eq!(options.refresh_leeway_ms, 30_000.0);
-    assert!(options.refresh_headers.is_empty());
-    assert_eq!(options.csrf, None);
     assert_eq!(options.timeout_ms, 30_000);
-    assert!(options.cross_tab);
-    assert_eq!(
-        Options::from_value(&Value::object::<&str>([]), PAGE).unwrap(),
-        options
-    );
 }
 
 #[test]
-fn every_option_is_read() {
-    let options = Options::from_value(
-        &Value::object([
-            (
-                "apiOrigins",
-                strings(&["https://api.example", "http://localhost:8080/"]),
-            ),
-            (
-                "refreshUrl",
-                Value::string("https://auth.example/token/refresh"),
-            ),
-            ("refreshMethod", Value::string("get")),
-            ("loginUrl", Value::string("/login")),
-            ("logoutUrl", Value::string("/logout")),
-            ("tokenField", Value::string("token")),
-            ("loginTokenField", Value::Null),
-            ("expiresInField", Value::string("ttl")),
-            ("refreshLeewaySeconds", Value::Number(2.5)),
-            (
-                "refreshHeaders",
-                Value::object([("X-Requested-With", Value::string("authfetch"))]),
-            ),
-            (
-                "csrf",
-                Value::object([
-                    ("cookie", Value::string("csrf_refresh_token")),
-                    ("header", Value::string("X-CSRF-TOKEN")),
-                ]),
-            ),
-            ("timeoutMs", Value::Number(1500.0)),
-            ("crossTab", Value::Bool(false)),
-        ]),
-        PAGE,
+fn every_line_is_read() {
+    let options = Options::from_lines(
+        "token\njwt\nttl\nhttps://api.example\nhttp://localhost:8080",
+        2500.0,
+        1500,
     )
     .unwrap();
-    assert!(
-        options.api_origins.admits("http://localhost:8080")
-            && options.api_origins.admits("https://api.example")
-    );
-    assert!(!options.api_origins.admits(PAGE));
-    assert_eq!(options.refresh_url, "https://auth.example/token/refresh");
-    assert_eq!(options.refresh_method, RefreshMethod::Get);
-    assert_eq!(
-        (options.login_url.as_str(), options.logout_url.as_str()),
-        ("/login", "/logout")
-    );
     assert_eq!(options.token_field, "token");
-    assert_eq!(options.login_token_field, None);
+    assert_eq!(options.login_token_field.as_deref(), Some("jwt"));
     assert_eq!(options.expires_in_field, "ttl");
+    assert_eq!(
+        options.api_origins,
+        ["https://api.example", "http://localhost:8080"]
+    );
     assert_eq!(options.refresh_leeway_ms, 2500.0);
-    assert_eq!(
-        options.refresh_headers,
-        [("X-Requested-With".to_owned(), "authfetch".to_owned())]
-    );
-    assert_eq!(
-        options.csrf,
-        Some(Csrf {
-            cookie: "csrf_refresh_token".into(),
-            header: "X-CSRF-TOKEN".into()
-        })
-    );
     assert_eq!(options.timeout_ms, 1500);
-    assert!(!options.cross_tab);
-    // loginTokenField defaults to tokenField.
-    let login = Options::from_value(&with("tokenField", Value::string("jwt")), PAGE).unwrap();
-    assert_eq!(login.login_token_field.as_deref(), Some("jwt"));
+    // An empty loginTokenField line: login answers carry no token.
+    let token_less =
+        Options::from_lines(&["access_token\n\nexpires_in\n", API].concat(), 0.0, 1).unwrap();
+    assert_eq!(token_less.login_token_field, None);
+    assert_eq!(token_less.token_field, "access_token");
+    assert_eq!(token_less.api_origins, [API]);
+    assert_eq!(token_less.refresh_leeway_ms, 0.0);
+    assert_eq!(token_less.timeout_ms, 1);
 }
 
 #[test]
-fn every_validation_message_names_the_option() {
-    let cases: Vec<(Value, &str)> = vec![
+fn the_defaults_written_out_are_the_defaults() {
+    let lines = ["access_token\naccess_token\nexpires_in\n", API].concat();
+    assert_eq!(
+        Options::from_lines(&lines, 30_000.0, 30_000),
+        Some(Options::new(vec![API.to_owned()]))
+    );
+}
+
+#[test]
+fn unusable_configuration_text_is_refused() {
+    let api = |head: &str| [head, API].concat();
+    for (text, leeway, timeout) in [
+        (String::new(), 0.0, 1),
+        ("access_token".to_owned(), 0.0, 1),
+        ("access_token\naccess_token".to_owned(), 0.0, 1),
+        // No API origin.
+        ("access_token\naccess_token\nexpires_in".to_owned(), 0.0, 1),
+        // An empty tokenField or expiresInField.
+        (api("\naccess_token\nexpires_in\n"), 0.0, 1),
+        (api("access_token\naccess_token\n\n"), 0.0, 1),
+        // An empty origin line (a trailing newline, or between two).
         (
-            Value::string("https://api.example"),
-            "options must be an object, got a string",
+            api("access_token\naccess_token\nexpires_in\n") + "\n",
+            0.0,
+            1,
         ),
-        (
-            Value::Array(vec![]),
-            "options must be an object, got an array",
-        ),
-        (
-            with("apiOrigin", strings(&["https://api.example"])),
-            "unknown option \"apiOrigin\" (check its spelling)",
-        ),
-        (
-            with("apiOrigins", Value::string("https://api.example")),
-            "apiOrigins must be a non-empty array of origins like \"https://api.example.com\"",
-        ),
-        (
-            with("apiOrigins", Value::Array(vec![])),
-            "apiOrigins must be a non-empty array of origins like \"https://api.example.com\"",
-        ),
-        (
-            with("apiOrigins", Value::Array(vec![Value::Number(1.0)])),
-            "apiOrigins must hold origin strings, got a number",
-        ),
-        (
-            with("apiOrigins", strings(&["https://api.example/v1"])),
-            "apiOrigins: \"https://api.example/v1\" is not an origin: an origin has no path, query, fragment or credentials",
-        ),
-        (
-            with("apiOrigins", strings(&["null"])),
-            "apiOrigins: \"null\" is not an origin: \"null\" (an opaque origin) can never match",
-        ),
-        (
-            with("apiOrigins", strings(&["api.example"])),
-            "apiOrigins: \"api.example\" is not an origin: expected scheme://host[:port]",
-        ),
-        (
-            with("refreshUrl", Value::string("  ")),
-            "refreshUrl must be a non-empty string, got a string",
-        ),
-        (
-            with("refreshUrl", Value::Null),
-            "refreshUrl must be a non-empty string, got null",
-        ),
-        (
-            with("loginUrl", Value::Number(1.0)),
-            "loginUrl must be a non-empty string, got a number",
-        ),
-        (
-            with("logoutUrl", Value::Bool(true)),
-            "logoutUrl must be a non-empty string, got a boolean",
-        ),
-        (
-            with("tokenField", Value::string("")),
-            "tokenField must be a non-empty string, got a string",
-        ),
-        (
-            with("loginTokenField", Value::string("")),
-            "loginTokenField must be a non-empty string, got a string",
-        ),
-        (
-            with("expiresInField", Value::Other("a function")),
-            "expiresInField must be a non-empty string, got a function",
-        ),
-        (
-            with("refreshMethod", Value::string("PUT")),
-            "refreshMethod must be \"POST\" or \"GET\"",
-        ),
-        (
-            with("refreshLeewaySeconds", Value::Number(-1.0)),
-            "refreshLeewaySeconds must be a number of seconds, 0 or more",
-        ),
-        (
-            with("refreshLeewaySeconds", Value::Number(f64::NAN)),
-            "refreshLeewaySeconds must be a number of seconds, 0 or more",
-        ),
-        (
-            with("refreshLeewaySeconds", Value::string("30")),
-            "refreshLeewaySeconds must be a number of seconds, 0 or more",
-        ),
-        (
-            with("refreshHeaders", Value::Array(vec![])),
-            "refreshHeaders must be an object of header names to strings, got an array",
-        ),
-        (
-            with(
-                "refreshHeaders",
-                Value::object([("Bad Header", Value::string("x"))]),
-            ),
-            "refreshHeaders: \"Bad Header\" is not a valid header name",
-        ),
-        (
-            with(
-                "refreshHeaders",
-                Value::object([("X-A", Value::string("a\r\nb"))]),
-            ),
-            "refreshHeaders: the value of \"X-A\" has characters not allowed in a header",
-        ),
-        (
-            with(
-                "refreshHeaders",
-                Value::object([("X-A", Value::Number(1.0))]),
-            ),
-            "refreshHeaders: the value of \"X-A\" must be a string, got a number",
-        ),
-        (
-            with("csrf", Value::Bool(true)),
-            "csrf must be { cookie, header } or null",
-        ),
-        (
-            with(
-                "csrf",
-                Value::object([("header", Value::string("X-CSRF-TOKEN"))]),
-            ),
-            "csrf.cookie must be a cookie name",
-        ),
-        (
-            with(
-                "csrf",
-                Value::object([
-                    ("cookie", Value::string("c")),
-                    ("header", Value::string("X CSRF")),
-                ]),
-            ),
-            "csrf.header must be a header name",
-        ),
-        (
-            with("timeoutMs", Value::Number(0.0)),
-            "timeoutMs must be a number of milliseconds from 1 to 2147483647",
-        ),
-        (
-            with("timeoutMs", Value::Number(3e9)),
-            "timeoutMs must be a number of milliseconds from 1 to 2147483647",
-        ),
-        (
-            with("timeoutMs", Value::Number(f64::INFINITY)),
-            "timeoutMs must be a number of milliseconds from 1 to 2147483647",
-        ),
-        (
-            with("crossTab", Value::string("true")),
-            "crossTab must be true or false",
-        ),
-    ];
-    for (options, expected) in cases {
-        assert_eq!(message(&options), expected, "{options:?}");
+        (api("access_token\naccess_token\nexpires_in\n\n"), 0.0, 1),
+        // A leeway below 0 or not a number, a timeout of 0.
+        (api("access_token\naccess_token\nexpires_in\n"), -1.0, 1),
+        (api("access_token\naccess_token\nexpires_in\n"), f64::NAN, 1),
+        (api("access_token\naccess_token\nexpires_in\n"), 0.0, 0),
+    ] {
+        assert_eq!(
+            Options::from_lines(&text, leeway, timeout),
+            None,
+            "{text:?} {leeway} {timeout}"
+        );
     }
 }
 
 #[test]
-fn a_page_without_an_origin_must_name_its_api_origins() {
-    let error = Options::from_value(&Value::Undefined, "null").unwrap_err();
-    assert_eq!(
-        error.message,
-        "apiOrigins is required: this page has no origin to default to (null)"
-    );
-    assert!(
-        Options::from_value(
-            &with("apiOrigins", strings(&["https://api.example"])),
-            "null"
-        )
-        .is_ok()
-    );
+fn api_origins_are_compared_exactly() {
+    let options = Options::new(vec![API.to_owned(), "http://localhost:8080".to_owned()]);
+    assert!(options.admits(API));
+    assert!(options.admits("http://localhost:8080"));
+    for other in [
+        "",
+        "null",
+        "https://api.example/",
+        "https://API.example",
+        "https://api.example:443",
+        "http://api.example",
+        "https://api.example.evil",
+        "http://localhost",
+        "http://localhost:8081",
+    ] {
+        assert!(!options.admits(other), "{other}");
+    }
 }

@@ -1,17 +1,42 @@
 #![no_main]
-// Options validation on arbitrary option objects and page origins.
-use authfetch::core::Options;
+// The driver's configuration text (`Options::from_lines`) with any leeway and timeout, and, when
+// it is usable, a machine built from it deciding where a request to any URL goes: only an
+// origin the configuration lists may get the token.
+use authfetch::core::origin::origin_of_url;
+use authfetch::core::{Action, Machine, Options};
 use libfuzzer_sys::arbitrary::Unstructured;
 use libfuzzer_sys::fuzz_target;
 
-mod value;
-
 fuzz_target!(|data: &[u8]| {
     let mut u = Unstructured::new(data);
-    let Ok(page) = u.arbitrary::<String>() else { return };
-    let Ok(options) = value::value(&mut u, 4) else { return };
-    if let Ok(valid) = Options::from_value(&options, &page) {
-        // Whatever was accepted is usable: a state machine can be built from it.
-        let _ = authfetch::core::Machine::new(valid);
+    let (Ok(text), Ok(leeway), Ok(timeout), Ok(url)) = (
+        u.arbitrary::<String>(),
+        u.arbitrary::<f64>(),
+        u.arbitrary::<u32>(),
+        u.arbitrary::<String>(),
+    ) else {
+        return;
+    };
+    let Some(options) = Options::from_lines(&text, leeway, timeout) else {
+        return;
+    };
+    assert!(!options.api_origins.is_empty() && leeway >= 0.0 && timeout > 0);
+    let admitted = origin_of_url(&url).is_some_and(|origin| options.admits(origin));
+    let mut machine = Machine::new(options);
+    machine.begin(1, &url, false, true, 0.0);
+    let first = machine.poll_action();
+    if admitted {
+        assert_ne!(
+            first,
+            Some(Action::PassThrough { id: 1 }),
+            "{url:?} is the API's"
+        );
+    } else {
+        assert_eq!(
+            first,
+            Some(Action::PassThrough { id: 1 }),
+            "{url:?} got past"
+        );
     }
+    while machine.poll_action().is_some() {}
 });

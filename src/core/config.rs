@@ -42,7 +42,9 @@ impl Options {
     pub fn from_lines(text: &str, refresh_leeway_ms: f64, timeout_ms: u32) -> Option<Self> {
         let mut lines = text.split('\n');
         let token_field = lines.next().filter(|f| !f.is_empty())?.to_owned();
-        let login_token_field = lines.next().map(|f| (!f.is_empty()).then(|| f.to_owned()))?;
+        let login_token_field = lines
+            .next()
+            .map(|f| (!f.is_empty()).then(|| f.to_owned()))?;
         let expires_in_field = lines.next().filter(|f| !f.is_empty())?.to_owned();
         let api_origins: Vec<String> = lines.map(ToOwned::to_owned).collect();
         let usable = !api_origins.is_empty()

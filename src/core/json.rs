@@ -58,6 +58,10 @@ impl Reader<'_> {
     /// A value; containers nested deeper than `depth` are skipped and become
     /// [`Value::Other`].
     fn value(&mut self, depth: u32, nesting: u32) -> Option<Value> {
+        // The same limit as `skip_value`'s, so a large `depth` cannot recurse without bound.
+        if nesting > MAX_DEPTH {
+            return None;
+        }
         self.whitespace();
         match self.peek()? {
             b'"' => self.string().map(Value::String),
@@ -192,7 +196,10 @@ impl Reader<'_> {
             scale = scale.saturating_add(if sign < 0 { -exponent } else { exponent });
         }
         // Dividing by an exact power of ten rounds better than multiplying by its inverse.
-        let magnitude = if scale < 0 {
+        // Zero stays zero at any scale (`0e999` is 0 to JSON.parse, not 0 × ∞).
+        let magnitude = if mantissa == 0.0 {
+            0.0
+        } else if scale < 0 {
             mantissa / power_of_ten(scale.unsigned_abs())
         } else {
             mantissa * power_of_ten(scale.unsigned_abs())
@@ -213,7 +220,11 @@ impl Reader<'_> {
     /// A JSON string with its escapes decoded (a key may legally be written `"\u0065xp"`).
     fn string(&mut self) -> Option<String> {
         self.eat(b'"')?;
-        let mut out = Vec::new();
+        // Room for everything up to the next quote at once: a buffer that grew would leave
+        // pieces of a token behind in the memory it gave back.
+        let rest = self.bytes.get(self.pos..).unwrap_or_default();
+        let mut out =
+            Vec::with_capacity(rest.iter().position(|&b| b == b'"').unwrap_or(rest.len()));
         loop {
             match self.bump()? {
                 b'"' => return String::from_utf8(out).ok(),

@@ -9,7 +9,9 @@ use alloc::collections::VecDeque;
 
 use crate::core::config::Options;
 use crate::core::error::{AuthError, ErrorCode, decimal};
-use crate::core::grant::{Grant, Lifetime, RefreshOutcome, classify_login, classify_logout, classify_refresh};
+use crate::core::grant::{
+    Grant, Lifetime, RefreshOutcome, classify_login, classify_logout, classify_refresh,
+};
 use crate::core::json;
 use crate::core::origin::origin_of_url;
 use crate::core::token::Token;
@@ -253,8 +255,11 @@ enum Session {
 enum Waiting {
     /// Not sent yet; waits for a token.
     ToSend,
-    /// Answered 401; waits to be retried.
-    ToRetry,
+    /// Answered 401 when it was sent with `refused`; waits to be retried with another token.
+    ToRetry {
+        /// The token the 401 was for.
+        refused: Option<Bearer>,
+    },
     /// A `refresh()`, `restore()` or token-less `login()` call; waits for the outcome itself.
     /// `restore`: "no session" resolves it (with `false`) instead of failing it.
     ForOutcome {
@@ -385,10 +390,7 @@ impl Machine {
         now_ms: f64,
     ) {
         if self.closed {
-            self.actions.push_back(Action::Fail {
-                id,
-                error: freed(),
-            });
+            self.actions.push_back(Action::Fail { id, error: freed() });
             return;
         }
         let for_api = origin_of_url(url).is_some_and(|origin| self.options.admits(origin));
@@ -441,7 +443,7 @@ impl Machine {
                 bearer: Some(newer),
             });
         } else {
-            call.stage = Stage::Waiting(Waiting::ToRetry);
+            call.stage = Stage::Waiting(Waiting::ToRetry { refused: sent_with });
             self.ensure_refresh();
         }
     }
@@ -475,8 +477,12 @@ impl Machine {
         }
         match (&self.held, self.session) {
             (_, _) if self.refreshing => self.wait_for_outcome(id, true),
-            (Some(_), _) => self.actions.push_back(Action::Resolve { id, session: true }),
-            (None, Session::Over) => self.actions.push_back(Action::Resolve { id, session: false }),
+            (Some(_), _) => self
+                .actions
+                .push_back(Action::Resolve { id, session: true }),
+            (None, Session::Over) => self
+                .actions
+                .push_back(Action::Resolve { id, session: false }),
             _ => self.wait_for_outcome(id, true),
         }
     }
@@ -487,8 +493,7 @@ impl Machine {
     pub fn refresh_permitted(&mut self, ticket: RefreshTicket) {
         if self.closed || ticket.0 != self.epoch {
             self.actions.push_back(Action::Unlock);
-            self.refreshing = false;
-            self.dispatch_waiters();
+            self.stale_refresh_ended();
         } else {
             self.actions.push_back(Action::CallRefresh(ticket));
         }
@@ -503,6 +508,9 @@ impl Machine {
         body: Option<&[u8]>,
         now_ms: f64,
     ) {
+        if !self.refreshing {
+            return;
+        }
         let parsed = body.and_then(|body| json::parse(body, 1));
         let outcome = classify_refresh(
             status,
@@ -526,7 +534,12 @@ impl Machine {
 
     /// The refresh started for `ticket` finished at `now_ms`. (`refresh_answered` classifies
     /// an answer and calls this; tests and fuzzing feed outcomes directly.)
-    pub fn refresh_finished(&mut self, ticket: RefreshTicket, outcome: RefreshOutcome, now_ms: f64) {
+    pub fn refresh_finished(
+        &mut self,
+        ticket: RefreshTicket,
+        outcome: RefreshOutcome,
+        now_ms: f64,
+    ) {
         self.refreshing = false;
         if self.closed {
             return;
@@ -534,7 +547,7 @@ impl Machine {
         if ticket.0 != self.epoch {
             // A login or logout happened meanwhile and decided the session; the answer is for
             // a cookie that no longer counts.
-            self.dispatch_waiters();
+            self.stale_refresh_ended();
             return;
         }
         match outcome {
@@ -550,7 +563,8 @@ impl Machine {
                 self.session = Session::Over;
                 if had_session {
                     self.report(State::Expired);
-                    self.actions.push_back(Action::Broadcast(Message::SignedOut));
+                    self.actions
+                        .push_back(Action::Broadcast(Message::SignedOut));
                 } else {
                     self.report(State::SignedOut);
                 }
@@ -590,7 +604,12 @@ impl Machine {
             Some(_) => body.and_then(|body| json::parse(body, 1)),
             None => None,
         };
-        match classify_login(status, parsed.as_ref(), field, &self.options.expires_in_field) {
+        match classify_login(
+            status,
+            parsed.as_ref(),
+            field,
+            &self.options.expires_in_field,
+        ) {
             Ok(grant) => self.login_succeeded(id, grant, now_ms),
             Err(error) => self.actions.push_back(Action::Fail { id, error }),
         }
@@ -605,7 +624,8 @@ impl Machine {
             Some(grant) => {
                 self.install(grant, now_ms);
                 self.report(State::SignedIn);
-                self.actions.push_back(Action::Resolve { id, session: true });
+                self.actions
+                    .push_back(Action::Resolve { id, session: true });
                 self.dispatch_waiters();
             }
             None => {
@@ -626,8 +646,12 @@ impl Machine {
 
     /// This tab signed out: forget the token and tell the other tabs.
     pub fn sign_out(&mut self) {
+        if self.closed {
+            return;
+        }
         self.end_session();
-        self.actions.push_back(Action::Broadcast(Message::SignedOut));
+        self.actions
+            .push_back(Action::Broadcast(Message::SignedOut));
     }
 
     /// Another tab said `message`.
@@ -677,6 +701,7 @@ impl Machine {
             });
         }
         if self.refreshing {
+            self.refreshing = false;
             self.actions.push_back(Action::Unlock);
         }
     }
@@ -712,6 +737,20 @@ impl Machine {
         self.session = Session::Active;
     }
 
+    /// A refresh whose ticket went stale ended: its waiters are settled from the session as it
+    /// is now (perhaps by another refresh), and a "refreshing" no refresh stands behind any
+    /// more is taken back.
+    fn stale_refresh_ended(&mut self) {
+        self.refreshing = false;
+        self.dispatch_waiters();
+        if !self.refreshing && self.reported == Some(State::Refreshing) {
+            match self.before_refresh {
+                Some(previous) => self.report(previous),
+                None => self.reported = None,
+            }
+        }
+    }
+
     fn wait_for_outcome(&mut self, id: RequestId, restore: bool) {
         if self.closed {
             self.actions.push_back(Action::Fail { id, error: freed() });
@@ -734,14 +773,19 @@ impl Machine {
 
     fn start_refresh(&mut self) {
         self.refreshing = true;
-        self.before_refresh = self.reported;
+        // A refresh that follows another (a stale one ended, another is needed) must not
+        // remember "refreshing" as what listeners saw before, or a failure would leave it.
+        if self.reported != Some(State::Refreshing) {
+            self.before_refresh = self.reported;
+        }
         self.report(State::Refreshing);
         self.actions
             .push_back(Action::StartRefresh(RefreshTicket(self.epoch)));
     }
 
     /// Settles every waiting call from the current session, starting another refresh only if
-    /// the session is still unknown.
+    /// the session is still unknown, or a 401 waits whose token is still the one held (a stale
+    /// refresh ended, and a login installed that token after the refresh had started).
     fn dispatch_waiters(&mut self) {
         let bearer = self.held.as_ref().map(|held| held.bearer);
         let (session, actions) = (self.session, &mut self.actions);
@@ -775,13 +819,17 @@ impl Machine {
                     actions.push_back(Action::Send { id, bearer });
                     true
                 }
-                (Waiting::ToRetry, Some(_), _) => {
+                (Waiting::ToRetry { refused }, Some(_), _) if refused == bearer => {
+                    still_unknown = true;
+                    true
+                }
+                (Waiting::ToRetry { .. }, Some(_), _) => {
                     call.retried = true;
                     call.stage = Stage::Sent(bearer);
                     actions.push_back(Action::Send { id, bearer });
                     true
                 }
-                (Waiting::ToRetry, None, Session::Over) => {
+                (Waiting::ToRetry { .. }, None, Session::Over) => {
                     actions.push_back(Action::Deliver { id });
                     false
                 }

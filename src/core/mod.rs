@@ -15,6 +15,8 @@ pub mod value;
 pub use config::Options;
 pub use error::{AuthError, ErrorCode};
 pub use grant::{Grant, Lifetime, RefreshOutcome};
-pub use machine::{Action, Bearer, Endpoint, Failure, Machine, Message, RefreshTicket, RequestId, State};
+pub use machine::{
+    Action, Bearer, Endpoint, Failure, Machine, Message, RefreshTicket, RequestId, State,
+};
 pub use token::Token;
 pub use value::Value;

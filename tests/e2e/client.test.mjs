@@ -8,14 +8,14 @@
 // of 127.0.0.1) is "another origin". Each test starts with a reset server, no cookies and a
 // fresh page, and ends by checking that the client never touched browser storage.
 //
-// The package is pkg/web, or the directory named by AUTHFETCH_TEST_PKG.
+// The package is pkg, or the directory named by AUTHFETCH_TEST_PKG.
 import { afterEach, beforeEach, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { engine, serverAndBrowser, startServer } from "./support.mjs";
 
 const root = new URL("../../", import.meta.url).pathname;
-const pkg = process.env.AUTHFETCH_TEST_PKG ?? join(root, "pkg/web");
+const pkg = process.env.AUTHFETCH_TEST_PKG ?? join(root, "pkg");
 
 const fixture = serverAndBrowser(async () => {
   const site = await startServer([
@@ -673,4 +673,87 @@ test("a throwing listener does not stop the others", async () => {
   });
   assert.deepEqual(states, ["signed-in"]);
   await finish(page);
+});
+
+// ---- the surface additions -----------------------------------------------------------------
+
+test("restore() answers whether a session exists, refreshing only while that is unknown", async () => {
+  const page = await openPage();
+  const result = await page.evaluate(async () => {
+    await t.login(t.client());
+    // A reload: only the cookie is left. Two restore() calls at once share one refresh.
+    const reloaded = t.client();
+    const before = reloaded.state;
+    const [first, second] = await Promise.all([reloaded.restore(), reloaded.restore()]);
+    const known = await reloaded.restore(); // signed in: answered without a refresh
+    const after = reloaded.state;
+    await reloaded.logout();
+    const signedOut = await reloaded.restore(); // the session is over: no refresh either
+    // A page that never had a session: false, not a rejection.
+    await fetch(`${t.api}/auth/logout`, { method: "POST", credentials: "include" });
+    const stranger = t.client();
+    const none = await stranger.restore();
+    return { before, first, second, known, after, signedOut, none, strangerState: stranger.state };
+  });
+  assert.deepEqual(result, {
+    before: "unknown", first: true, second: true, known: true, after: "signed-in",
+    signedOut: false, none: false, strangerState: "signed-out",
+  });
+  const counts = await stats();
+  assert.equal(counts.refresh_calls, 2, "one for the reloaded client's two restores, one for the stranger's");
+  await finish(page);
+});
+
+test("restore() rejects for a server fault, never for a missing session", async () => {
+  const page = await openPage();
+  await control("/auth/test/refresh-fault", { kind: "status", status: 503 });
+  const result = await page.evaluate(async () => {
+    const auth = t.client();
+    const fault = await t.failure(auth.restore());
+    const state = auth.state;
+    return { fault: fault && fault.code, state, retried: await auth.restore() };
+  });
+  assert.deepEqual(result, { fault: "refresh_failed", state: "unknown", retried: false });
+  await finish(page);
+});
+
+test("every method works unbound, as window.fetch does", async () => {
+  const page = await openPage();
+  const result = await page.evaluate(async () => {
+    const auth = t.client();
+    const { fetch, login, refresh, restore, logout, onChange } = auth;
+    const states = [];
+    const off = onChange((state) => states.push(state));
+    await login({ username: "demo", password: "demo" });
+    const status = (await fetch(`${t.api}/api/me`)).status;
+    await refresh();
+    const restored = await restore();
+    off();
+    await logout();
+    return { status, restored, states };
+  });
+  assert.deepEqual(result, { status: 200, restored: true, states: ["signed-in", "refreshing", "signed-in"] });
+  const me = await requestsTo("/api/me");
+  assert.ok(me[0].authorization?.startsWith("Bearer "), "the unbound fetch attached the token");
+  await finish(page);
+});
+
+test("a client made before the module loaded waits for it; init() resolves with nothing", async () => {
+  const page = await fixture.browser.context.newPage();
+  pages.push(page);
+  await page.goto(`${fixture.server.site.url}/`);
+  const result = await page.evaluate(async (api) => {
+    // A session from an earlier visit: only its cookie.
+    await fetch(`${api}/auth/login`, {
+      method: "POST", credentials: "include",
+      headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "demo", password: "demo" }),
+    });
+    const module = await import("/pkg/index.js?fresh");
+    // No init(): the module is still loading its core when the client is made and used.
+    const auth = new module.AuthClient({ apiOrigins: [api], refreshUrl: `${api}/auth/refresh` });
+    const early = auth.state;
+    const status = (await auth.fetch(`${api}/api/me`)).status;
+    return { early, status, state: auth.state, init: String(await module.default()) };
+  }, API());
+  assert.deepEqual(result, { early: "unknown", status: 200, state: "signed-in", init: "undefined" });
 });

@@ -44,7 +44,7 @@ const fixture = serverAndBrowser(async () => {
   return startServer(
     [
       "--test-mode", "--demo", "--access-ttl", String(ACCESS_TTL_S),
-      "--www-dir", join(root, "www"), "--pkg-dir", join(root, "pkg/web"),
+      "--www-dir", join(root, "www"), "--pkg-dir", join(root, "pkg"),
       "--cors-origin", `http://127.0.0.1:${port}`, "--cors-origin", `http://localhost:${port}`,
     ],
     { port },

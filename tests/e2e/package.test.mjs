@@ -1,5 +1,5 @@
-// The npm package as users get it: the web flavour loaded in each engine, its TypeScript
-// declarations, and the bundler flavour installed from `npm pack` into a Vite app.
+// The npm package as users get it: loaded in each engine, its TypeScript declarations, and
+// the package installed from `npm pack` into a Vite app.
 // Needs ./scripts/build-package to have run (scripts/test does).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -29,11 +29,11 @@ async function open(url) {
   return { page, errors };
 }
 
-test("the web flavour: defaults to the page's origin, AuthError is a real class", async () => {
+test("the package: defaults to the page's origin, AuthError is a real class", async () => {
   const server = await startServer([
     "--test-mode",
     "--www-dir", join(root, "tests/e2e/fixtures/page"),
-    "--pkg-dir", join(root, "pkg/web"),
+    "--pkg-dir", join(root, "pkg"),
   ]);
   try {
     const { page, errors } = await open(`${server.url}/`);
@@ -86,14 +86,14 @@ test("the TypeScript declarations type-check a usage file (tsc --noEmit)", () =>
   execFileSync(bin("tsc"), ["-p", join(root, "tests/types/tsconfig.json")], { stdio: "pipe" });
 });
 
-test("the bundler flavour from npm pack works in a Vite app", async () => {
-  // Inside the repository, so vite and vite-plugin-wasm resolve from its node_modules; the
+test("the package from npm pack works in a Vite app", async () => {
+  // Inside the repository, so vite resolves from its node_modules; the
   // package itself comes only from the tarball.
   const app = join(root, "target/vite-app");
   rmSync(app, { recursive: true, force: true });
   mkdirSync(app, { recursive: true });
   cpSync(join(root, "tests/e2e/fixtures/vite-app"), app, { recursive: true });
-  execFileSync("npm", ["pack", "--silent", "--pack-destination", app, join(root, "pkg/bundler")], { stdio: "pipe" });
+  execFileSync("npm", ["pack", "--silent", "--pack-destination", app, join(root, "pkg")], { stdio: "pipe" });
   const tarball = readdirSync(app).find((name) => name.endsWith(".tgz"));
   assert.ok(tarball, "npm pack made a tarball");
   writeFileSync(join(app, "package.json"), JSON.stringify({ private: true, type: "module", dependencies: { authfetch: `file:./${tarball}` } }));

@@ -9,7 +9,7 @@ const root = new URL("../../", import.meta.url).pathname;
 const fixture = serverAndBrowser(() => startServer([
   "--test-mode",
   "--www-dir", join(root, "tests/e2e/fixtures/page"),
-  "--pkg-dir", join(root, "pkg/web"),
+  "--pkg-dir", join(root, "pkg"),
 ]));
 let pages = [];
 

@@ -62,7 +62,10 @@ if (!window.__wk) {
   const events = [];
   // Ids unique across documents, so a caller still polling after a navigation cannot take the
   // result of a call made in the new document.
-  window.__wk = { events, results: new Map(), pending: new Set(), next: Date.now() * 1000 + Math.floor(Math.random() * 1000) };
+  window.__wk = { events, results: new Map(), pending: new Set(), next: Date.now() * 1000 + Math.floor(Math.random() * 1000),
+    // The harness's own promise plumbing, taken before any test script runs: the attacker
+    // tests replace Promise.resolve and Promise.prototype.then and count or fail their calls.
+    resolve: Promise.resolve.bind(Promise), then: Promise.prototype.then, apply: Reflect.apply };
   for (const level of ["log", "info", "warn", "error", "debug"]) {
     const original = console[level];
     console[level] = function (...args) {
@@ -186,9 +189,10 @@ class Page {
         window.__wk.pending.add(id);
         const settle = (outcome) => { window.__wk.pending.delete(id); window.__wk.results.set(id, outcome); };
         try {
-          Promise.resolve(run(decode(arguments[0]))).then(
+          const wk = window.__wk;
+          wk.apply(wk.then, wk.resolve(run(decode(arguments[0]))), [
             (value) => { try { settle({ ok: encode(value) }); } catch (error) { settle({ error: "the result cannot be sent back: " + error }); } },
-            (error) => settle({ error: String(error?.stack ? error.message : error) }));
+            (error) => settle({ error: String(error?.stack ? error.message : error) })]);
         } catch (error) {
           settle({ error: String(error?.message ?? error) });
         }

@@ -14,7 +14,7 @@ const python = join(root, "target/interop-venv/bin/python");
 const OPTIONS = { csrf: { cookie: "csrf_refresh_token", header: "X-CSRF-TOKEN" } };
 
 const fixture = serverAndBrowser(() => startProcess("flask", python, [
-  join(root, "tests/interop/flask_app.py"), "0", join(root, "pkg/web"), join(root, "tests/interop"),
+  join(root, "tests/interop/flask_app.py"), "0", join(root, "pkg"), join(root, "tests/interop"),
 ]));
 let page;
 let problems;

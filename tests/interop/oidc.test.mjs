@@ -11,7 +11,7 @@ import { openPage, serverAndBrowser, startProcess } from "./support.mjs";
 const root = new URL("../../", import.meta.url).pathname;
 
 const fixture = serverAndBrowser(() => startProcess("oidc", process.execPath, [
-  join(root, "tests/interop/oidc_bff.mjs"), join(root, "pkg/web"), join(root, "tests/interop"),
+  join(root, "tests/interop/oidc_bff.mjs"), join(root, "pkg"), join(root, "tests/interop"),
 ]));
 let page;
 let problems;

@@ -1,8 +1,10 @@
 // Type-checked with `tsc --noEmit` against the built package: the declarations must accept
 // what the contract allows and refuse what it does not.
-import init, { AuthClient, AuthError, type AuthClientOptions, type AuthErrorCode, type AuthState } from "authfetch";
+import init, { AuthClient, AuthError, type AuthClientOptions, type AuthErrorCode, type AuthState, type AuthStateNow } from "authfetch";
 
-await init();
+// Optional: preloads the core; resolves with nothing.
+const loaded: void = await init();
+await init(new URL("/assets/authfetch_bg.wasm", "https://app.example"));
 
 const options: AuthClientOptions = {
   apiOrigins: ["https://api.example.com"],
@@ -30,7 +32,13 @@ const responses: Response[] = [
 ];
 await auth.login({ username: "demo", password: "demo" });
 await auth.refresh();
-await auth.logout();
+const restored: boolean = await auth.restore();
+const now: AuthStateNow = auth.state;
+const unknown: AuthStateNow = "unknown";
+// Every method works unbound, as window.fetch does.
+const { fetch: authFetch, login, logout, refresh, restore } = auth;
+const fetchLike: typeof globalThis.fetch = authFetch;
+await logout();
 const authenticated: boolean = auth.isAuthenticated;
 const expiresAt: number | undefined = auth.expiresAt;
 const off: () => void = auth.onChange((state: AuthState) => {
@@ -66,5 +74,9 @@ const unknownState: AuthState = "loading";
 auth.token;
 // @ts-expect-error: expiresAt is read-only
 auth.expiresAt = 0;
+// @ts-expect-error: state is read-only
+auth.state = "signed-in";
+// @ts-expect-error: onChange never reports "unknown"
+auth.onChange((state: AuthState) => state === "unknown");
 
-void [responses, authenticated, expiresAt, base, unknownCode, unknownState];
+void [responses, authenticated, expiresAt, base, unknownCode, unknownState, loaded, restored, now, unknown, fetchLike, login, refresh, restore];
