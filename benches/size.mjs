@@ -1,11 +1,13 @@
 // What a bundle ships, raw, gzip -9 and brotli (quality 11), measured in one run:
-//  - authfetch's package as built (the wasm, and the JavaScript glue + entry), both flavours;
+//  - authfetch's package as built, pkg/ (the wasm, and the JavaScript: driver + entry);
 //  - side by side with the alternatives a team would otherwise pick, each bundled with
 //    `esbuild --bundle --minify` from an entry that imports what an app uses (authfetch's own
-//    JavaScript minified the same way, plus its wasm).
+//    JavaScript minified the same way, plus its wasm);
+//  - the same two figures for a baseline build when there is one (AUTHFETCH_BASELINE_PKG, by
+//    default target/baseline/web), for before/after comparisons.
 // Run after ./scripts/build-package:  node benches/size.mjs
 // Also writes target/bench-results/size.json for benches/chart.mjs.
-import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 import { build } from "esbuild";
@@ -33,14 +35,30 @@ const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
 const row = (label, m, extra = "") =>
   `${label.padEnd(34)} ${kb(m.raw).padStart(9)}  ${kb(m.gzip).padStart(9)}  ${kb(m.brotli).padStart(9)}${extra}`;
 
-console.log("The package as built                raw        gzip -9    brotli");
-for (const flavour of ["web", "bundler"]) {
-  const dir = join(root, "pkg", flavour);
+const pkg = join(root, "pkg");
+const defaultBaseline = join(root, "target/baseline/web");
+const baselinePkg = process.env.AUTHFETCH_BASELINE_PKG ?? (existsSync(defaultBaseline) ? defaultBaseline : undefined);
+const baseline = baselinePkg && existsSync(join(baselinePkg, "index.js")) ? baselinePkg : undefined;
+
+/** The package directory as built: its wasm, all its JavaScript, and the two together. */
+function asBuilt(dir) {
   const wasm = measure(readFileSync(join(dir, "authfetch_bg.wasm")));
   const js = measure(Buffer.concat(jsFiles(dir).map((path) => readFileSync(path))));
-  console.log(row(`${flavour}: .wasm`, wasm));
-  console.log(row(`${flavour}: JS (glue + entry)`, js));
-  console.log(row(`${flavour}: total`, sum(wasm, js)));
+  return { wasm, js, total: sum(wasm, js) };
+}
+
+console.log("The package as built                raw        gzip -9    brotli");
+const built = asBuilt(pkg);
+console.log(row("pkg/: .wasm", built.wasm));
+console.log(row("pkg/: JS (driver + entry)", built.js));
+console.log(row("pkg/: total", built.total));
+const builtBaseline = baseline ? asBuilt(baseline) : undefined;
+if (builtBaseline) {
+  console.log(row("baseline: .wasm", builtBaseline.wasm));
+  console.log(row("baseline: JS (glue + entry)", builtBaseline.js));
+  console.log(row("baseline: total", builtBaseline.total));
+} else {
+  console.log(`(no baseline build at ${baselinePkg ?? defaultBaseline}: AUTHFETCH_BASELINE_PKG)`);
 }
 
 async function bundle(contents) {
@@ -68,17 +86,24 @@ const alternatives = [
   ["ky", `import ky from "ky"; globalThis.x = ky;`],
 ];
 
-const authfetchJs = measure(await bundle(`import init, { AuthClient, AuthError } from "./pkg/index.js"; globalThis.x = [init, AuthClient, AuthError];`));
-const authfetchWasm = measure(readFileSync(join(root, "pkg/authfetch_bg.wasm")));
-const authfetch = sum(authfetchJs, authfetchWasm);
+/** authfetch as an app ships it: the package's index.js bundled and minified, plus its wasm. */
+async function shipped(dir) {
+  const entry = `import init, { AuthClient, AuthError } from ${JSON.stringify(join(dir, "index.js"))}; globalThis.x = [init, AuthClient, AuthError];`;
+  return sum(measure(await bundle(entry)), measure(readFileSync(join(dir, "authfetch_bg.wasm"))));
+}
+const authfetch = await shipped(pkg);
 
 console.log("\nSide by side, minified bundles      raw        gzip -9    brotli     gzip vs authfetch");
 console.log(row("authfetch (wasm + minified JS)", authfetch, "     1.00"));
 const bundles = { authfetch };
+const shippedBaseline = baseline ? await shipped(baseline) : undefined;
+if (shippedBaseline) console.log(row("authfetch, baseline build", shippedBaseline, `     ${(shippedBaseline.gzip / authfetch.gzip).toFixed(2)}`));
 for (const [name, entry] of alternatives) {
   const m = measure(await bundle(entry));
   bundles[name] = m;
   console.log(row(name, m, `     ${(m.gzip / authfetch.gzip).toFixed(2)}`));
 }
 mkdirSync(join(root, "target/bench-results"), { recursive: true });
-writeFileSync(join(root, "target/bench-results/size.json"), JSON.stringify({ date: new Date().toISOString(), bundles }, null, 2));
+// The chart draws `bundles`; the baseline build is kept beside them, not among them.
+const baselineFigures = baseline ? { pkg: baseline, asBuilt: builtBaseline, bundle: shippedBaseline } : null;
+writeFileSync(join(root, "target/bench-results/size.json"), JSON.stringify({ date: new Date().toISOString(), asBuilt: built, bundles, baseline: baselineFigures }, null, 2));

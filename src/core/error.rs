@@ -69,6 +69,16 @@ impl fmt::Display for AuthError {
 
 impl core::error::Error for AuthError {}
 
+/// `parts` joined, without `[..].concat()`: its panicking length checks bring the formatting
+/// machinery into the wasm bundle.
+pub(crate) fn words(parts: &[&str]) -> String {
+    let mut out = String::new();
+    for part in parts {
+        out.push_str(part);
+    }
+    out
+}
+
 /// A whole number in decimal, without `format!`: its machinery would weigh on the wasm bundle.
 pub(crate) fn decimal(mut n: u64) -> String {
     let mut digits = Vec::new();

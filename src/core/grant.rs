@@ -4,7 +4,7 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use crate::core::error::{AuthError, ErrorCode, decimal};
+use crate::core::error::{AuthError, ErrorCode, decimal, words};
 use crate::core::jwt;
 use crate::core::token::Token;
 use crate::core::value::Value;
@@ -55,8 +55,8 @@ pub fn parse_grant(
     expires_in_field: &str,
 ) -> Result<Grant, AuthError> {
     let bad = |what: &[&str]| {
-        let mut message = ["the ", endpoint, " response "].concat();
-        message.push_str(&what.concat());
+        let mut message = words(&["the ", endpoint, " response "]);
+        message.push_str(&words(what));
         AuthError::new(ErrorCode::BadResponse, message)
     };
     let body = body.ok_or_else(|| bad(&["is not JSON"]))?;
@@ -128,11 +128,10 @@ pub fn classify_refresh(
         401 | 403 => RefreshOutcome::SessionOver,
         _ => RefreshOutcome::Failed(AuthError::new(
             ErrorCode::RefreshFailed,
-            [
+            words(&[
                 "the refresh endpoint answered ",
                 &decimal(u64::from(status)),
-            ]
-            .concat(),
+            ]),
         )),
     }
 }
@@ -151,16 +150,15 @@ pub fn classify_login(
         (200..=299, Some(field)) => parse_grant(body, "login", field, expires_in_field).map(Some),
         (400..=499, _) => Err(AuthError::new(
             ErrorCode::LoginFailed,
-            [
+            words(&[
                 "the login endpoint refused the credentials (",
                 &status_text,
                 ")",
-            ]
-            .concat(),
+            ]),
         )),
         _ => Err(AuthError::new(
             ErrorCode::BadResponse,
-            ["the login endpoint answered ", &status_text].concat(),
+            words(&["the login endpoint answered ", &status_text]),
         )),
     }
 }
@@ -172,7 +170,7 @@ pub fn classify_logout(status: u16) -> Result<(), AuthError> {
         200..=299 | 401 | 403 => Ok(()),
         _ => Err(AuthError::new(
             ErrorCode::BadResponse,
-            ["the logout endpoint answered ", &decimal(u64::from(status))].concat(),
+            words(&["the logout endpoint answered ", &decimal(u64::from(status))]),
         )),
     }
 }

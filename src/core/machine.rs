@@ -8,7 +8,7 @@ use crate::prelude::*;
 use alloc::collections::VecDeque;
 
 use crate::core::config::Options;
-use crate::core::error::{AuthError, ErrorCode, decimal};
+use crate::core::error::{AuthError, ErrorCode, decimal, words};
 use crate::core::grant::{
     Grant, Lifetime, RefreshOutcome, classify_login, classify_logout, classify_refresh,
 };
@@ -149,26 +149,24 @@ impl Failure {
         match self {
             Self::Timeout => AuthError::new(
                 ErrorCode::Timeout,
-                [
+                words(&[
                     endpoint.what(),
                     " did not answer within ",
                     &decimal(u64::from(timeout_ms)),
                     " ms",
-                ]
-                .concat(),
+                ]),
             ),
             Self::LockNotGranted => AuthError::new(
                 ErrorCode::Timeout,
-                [
+                words(&[
                     "the cross-tab refresh lock was not granted within ",
                     &decimal(u64::from(timeout_ms)),
                     " ms",
-                ]
-                .concat(),
+                ]),
             ),
             Self::Network => AuthError::new(
                 ErrorCode::Network,
-                [endpoint.what(), " could not be reached"].concat(),
+                words(&[endpoint.what(), " could not be reached"]),
             ),
         }
     }

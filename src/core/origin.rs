@@ -7,7 +7,11 @@ pub fn origin_of_url(url: &str) -> Option<&str> {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))?;
-    let authority = rest.find(['/', '?', '#', '\\']).unwrap_or(rest.len());
+    // Bytes, not a char pattern: the pattern searcher would weigh on the wasm bundle.
+    let authority = rest
+        .bytes()
+        .position(|b| matches!(b, b'/' | b'?' | b'#' | b'\\'))
+        .unwrap_or(rest.len());
     let end = url.len() - rest.len() + authority;
     url.get(..end).filter(|_| authority > 0)
 }
