@@ -37,6 +37,7 @@ export const then = method(g.Promise, "then");
 export const fetch = g.fetch;
 export const Request = g.Request;
 export const requestUrl = getter(g.Request, "url");
+export const requestMethod = getter(g.Request, "method");
 export const requestHeaders = getter(g.Request, "headers");
 export const requestSignal = getter(g.Request, "signal");
 // Firefox has no `Request.prototype.body`: without it every request is cloned for its retry.

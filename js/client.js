@@ -7,7 +7,7 @@ import {
   console, consoleError, controllerSignal, document, documentCookie, DOMException, fetch,
   Headers, headersDelete, headersHas, headersSet, inBrowser, isA, keys, location, now, Promise,
   ReadableStream, Request, requestBody, requestHeaders, requestReferrer, requestReferrerPolicy,
-  requestSignal, requestUrl, responseStatus, responseText, setTimeout, signalAborted,
+  requestMethod, requestSignal, requestUrl, responseStatus, responseText, setTimeout, signalAborted,
   signalReason, stringIndexOf, stringSlice, stringTrim, then, URL, urlHref,
 } from "./captured.js";
 import * as core from "./core.js";
@@ -211,6 +211,9 @@ export class AuthClient {
             settled(apply(fetch, undefined, [call.request]), call.resolve, call.reject);
           }
           break;
+        case core.RECALL:
+          if (call) this.#recall(call);
+          break;
         case core.DELIVER:
           if (call) {
             delete this.#calls[id];
@@ -292,10 +295,17 @@ export class AuthClient {
       return rejected(error);
     }
     const url = apply(requestUrl, request, []);
+    // A bodiless GET or HEAD may be withdrawn before its answer and sent again (see `Replay`).
+    // GET and HEAD requests cannot have a body; others are asked where the engine can say.
+    const method = apply(requestMethod, request, []);
+    const safe = method === "GET" || method === "HEAD";
+    const bodiless = safe || (requestBody !== undefined && apply(requestBody, request, []) === null);
+    const replay = !replayable ? core.NEVER : safe ? core.ANYTIME : core.AFTER_ANSWER;
     const authorized = apply(headersHas, apply(requestHeaders, request, []), ["authorization"]);
     const id = ++this.#nextCall;
     const call = deferred();
     call.request = request;
+    call.bodiless = bodiless;
     call.attempts = 0;
     this.#calls[id] = call;
     const signal = apply(requestSignal, request, []);
@@ -303,9 +313,17 @@ export class AuthClient {
     if (apply(signalAborted, signal, [])) return rejected(abortReason(signal));
     // Aborting rejects at once, also while the call waits for a refresh.
     apply(addListener, signal, ["abort", () => this.#aborted(id, call, signal), onceOnly]);
-    this.#core.begin(id, url, authorized, replayable, now());
+    this.#core.begin(id, url, authorized, replay, now());
     this.#pump();
     return call.promise;
+  }
+
+  /** The core withdrew the attempt on its way: abort it; its outcome no longer counts. */
+  #recall(call) {
+    const controller = call.controller;
+    call.controller = undefined;
+    apply(clearTimeout, undefined, [call.timer]);
+    if (controller) apply(abortController, controller, []);
   }
 
   /** The caller aborted call `id`: reject it now; a refresh it waits for goes on. */
@@ -321,10 +339,10 @@ export class AuthClient {
   #send(id, call, authorization) {
     const first = call.attempts++ === 0;
     let outgoing = call.request;
-    // A request with a body can be sent once: the first attempt keeps a copy for the retry.
-    const bodiless = requestBody !== undefined && apply(requestBody, outgoing, []) === null;
-    if (first && !bodiless) call.spare = apply(cloneRequest, outgoing, []);
-    else if (!first && !bodiless) outgoing = call.spare;
+    // A request with a body can be sent once (fetch leaves a bodiless one reusable): the first
+    // attempt keeps a copy for the retry.
+    if (first && !call.bodiless) call.spare = apply(cloneRequest, outgoing, []);
+    else if (!first && !call.bodiless) outgoing = call.spare;
     const headers = apply(requestHeaders, outgoing, []);
     if (authorization === undefined) apply(headersDelete, headers, ["authorization"]);
     else apply(headersSet, headers, ["authorization", authorization]);
@@ -337,6 +355,7 @@ export class AuthClient {
       timedOut = true;
       apply(abortController, controller, [new DOMException("signal timed out", "TimeoutError")]);
     }, this.#config.timeoutMs]);
+    call.timer = timer;
     const init = bag();
     init.signal = apply(controllerSignal, controller, []);
     // A non-empty init resets these two on the request: say them again.
@@ -345,13 +364,13 @@ export class AuthClient {
     const sent = apply(fetch, undefined, [outgoing, init]);
     settled(sent, (response) => {
       apply(clearTimeout, undefined, [timer]);
-      if (this.#calls[id] !== call) return;
+      if (this.#calls[id] !== call || call.controller !== controller) return;
       call.response = response;
       this.#core.response(id, apply(responseStatus, response, []));
       this.#pump();
     }, (error) => {
       apply(clearTimeout, undefined, [timer]);
-      if (this.#calls[id] !== call) return;
+      if (this.#calls[id] !== call || call.controller !== controller) return;
       if (apply(signalAborted, signal, [])) return this.#aborted(id, call, signal);
       call.cause = error;
       this.#core.failed(id, timedOut ? core.TIMEOUT : core.NETWORK, core.API);

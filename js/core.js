@@ -14,7 +14,9 @@ let loading;
 
 /** The polled action kinds (`Core::poll` in src/exports.rs). */
 export const SEND = 1, PASS_THROUGH = 2, DELIVER = 3, FAIL = 4, RESOLVE = 5,
-  START_REFRESH = 6, CALL_REFRESH = 7, UNLOCK = 8, EMIT = 9, BROADCAST = 10;
+  START_REFRESH = 6, CALL_REFRESH = 7, UNLOCK = 8, EMIT = 9, BROADCAST = 10, RECALL = 11;
+/** How a request may be sent again (`Replay` in src/core/machine.rs). */
+export const NEVER = 0, AFTER_ANSWER = 2, ANYTIME = 6;
 /** What `Core::text` writes. */
 export const POLLED = 0, POLLED_CODE = 1, STATE = 2;
 /** `failure` of `Core::failed` and `Core::refresh_failed`. */
@@ -158,8 +160,9 @@ export class Core {
   session() { return this.#query(SESSION) === 1; }
   authenticated() { return this.#query(AUTHENTICATED) === 1; }
   expiresAt() { return this.#query(EXPIRES_AT); }
-  begin(id, url, hasAuthorization, replayable, at) {
-    this.#handle(BEGIN, id, this.#write(url), (hasAuthorization ? 1 : 0) | (replayable ? 2 : 0), at);
+  /** `replay`: NEVER, AFTER_ANSWER or ANYTIME. */
+  begin(id, url, hasAuthorization, replay, at) {
+    this.#handle(BEGIN, id, this.#write(url), (hasAuthorization ? 1 : 0) | replay, at);
   }
   response(id, status) { this.#handle(RESPONSE, id, status, 0, 0); }
   failed(id, failure, endpoint) { this.#handle(FAILED, id, failure, endpoint, 0); }

@@ -13,7 +13,9 @@ use crate::prelude::*;
 
 use wasm_bindgen::prelude::*;
 
-use crate::core::{Action, Endpoint, Failure, Machine, Message, Options, RefreshTicket, State};
+use crate::core::{
+    Action, Endpoint, Failure, Machine, Message, Options, RefreshTicket, Replay, State,
+};
 
 /// What [`Core::poll`] returns: the kind of the action taken, `NONE` when there is none.
 pub mod kind {
@@ -25,6 +27,8 @@ pub mod kind {
     pub const PASS_THROUGH: u32 = 2;
     /// [`crate::core::Action::Deliver`].
     pub const DELIVER: u32 = 3;
+    /// [`crate::core::Action::Recall`].
+    pub const RECALL: u32 = 11;
     /// [`crate::core::Action::Fail`].
     pub const FAIL: u32 = 4;
     /// [`crate::core::Action::Resolve`].
@@ -45,7 +49,8 @@ pub mod kind {
 /// `subject`, `a` and `b` carry (unused ones are 0).
 pub mod event {
     /// [`Machine::begin`]: the call id; `a` the URL's length in the input; `b` bit 0: the
-    /// caller set `Authorization`, bit 1: the body can be sent twice.
+    /// caller set `Authorization`, bit 1: the request can be sent again after a 401, bit 2:
+    /// also before its answer (see [`crate::core::Replay`]).
     pub const BEGIN: u32 = 1;
     /// [`Machine::response`]: the call id; `a` the status.
     pub const RESPONSE: u32 = 2;
@@ -174,6 +179,7 @@ impl Core {
             Some(Action::Unlock) => kind::UNLOCK,
             Some(Action::Emit(_)) => kind::EMIT,
             Some(Action::Broadcast(_)) => kind::BROADCAST,
+            Some(Action::Recall { .. }) => kind::RECALL,
         }
     }
 
@@ -190,7 +196,12 @@ impl Core {
         match event {
             event::BEGIN => {
                 let url = written(a).and_then(|url| core::str::from_utf8(url).ok());
-                machine.begin(id, url.unwrap_or(""), b & 1 != 0, b & 2 != 0, now_ms);
+                let replay = match b & 6 {
+                    0 => Replay::Never,
+                    2 => Replay::AfterAnswer,
+                    _ => Replay::Anytime,
+                };
+                machine.begin(id, url.unwrap_or(""), b & 1 != 0, replay, now_ms);
             }
             event::RESPONSE => machine.response(id, status),
             event::FAILED => machine.failed(id, failure_of(a), endpoint_of(b)),
@@ -248,6 +259,7 @@ impl Core {
                 Some(
                     Action::Send { id, .. }
                     | Action::PassThrough { id }
+                    | Action::Recall { id }
                     | Action::Deliver { id }
                     | Action::Fail { id, .. }
                     | Action::Resolve { id, .. },

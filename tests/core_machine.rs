@@ -18,7 +18,7 @@ mod invariants;
 
 use authfetch::core::{
     Action, AuthError, Bearer, Endpoint, ErrorCode, Failure, Machine, Message, Options,
-    RefreshOutcome, RefreshTicket, State, Value,
+    RefreshOutcome, RefreshTicket, Replay, State, Value,
 };
 use invariants::grant;
 
@@ -95,7 +95,7 @@ impl Driver {
 
     /// An API request (replayable, no `Authorization` of its own) wants to go out.
     fn begin(&mut self, id: u64, now: f64) -> Fate {
-        self.fate(id, |m| m.begin(id, URL, false, true, now))
+        self.fate(id, |m| m.begin(id, URL, false, Replay::AfterAnswer, now))
     }
 
     fn response(&mut self, id: u64, status: u16) -> Fate {
@@ -653,13 +653,13 @@ fn foreign_origins_and_own_authorization_headers_pass_through_untouched() {
         "",
     ] {
         assert_eq!(
-            d.fate(1, |m| m.begin(1, url, false, true, T0)),
+            d.fate(1, |m| m.begin(1, url, false, Replay::AfterAnswer, T0)),
             Fate::PassThrough,
             "{url}"
         );
     }
     assert_eq!(
-        d.fate(2, |m| m.begin(2, URL, true, true, T0)),
+        d.fate(2, |m| m.begin(2, URL, true, Replay::AfterAnswer, T0)),
         Fate::PassThrough,
         "the caller's own Authorization"
     );
@@ -670,7 +670,7 @@ fn foreign_origins_and_own_authorization_headers_pass_through_untouched() {
         "https://api.example#f",
     ] {
         assert_eq!(
-            d.fate(3, |m| m.begin(3, url, false, true, T0)),
+            d.fate(3, |m| m.begin(3, url, false, Replay::AfterAnswer, T0)),
             Fate::Send(Some(bearer)),
             "{url}"
         );
@@ -684,7 +684,7 @@ fn streamed_bodies_are_not_replayed() {
     let mut d = machine();
     let bearer = signed_in(&mut d, None, T0);
     assert_eq!(
-        d.fate(1, |m| m.begin(1, URL, false, false, T0)),
+        d.fate(1, |m| m.begin(1, URL, false, Replay::Never, T0)),
         Fate::Send(Some(bearer))
     );
     assert_eq!(d.response(1, 401), Fate::Deliver);
@@ -1251,7 +1251,7 @@ fn close_fails_every_live_call_with_aborted_and_later_calls_too() {
             7,
             "https://elsewhere.example/",
             false,
-            true,
+            Replay::AfterAnswer,
             T0
         )),
         Fate::Fail(freed())
@@ -1401,4 +1401,80 @@ fn nothing_is_said_after_close() {
     d.m.sign_out();
     d.m.heard(Message::SignedOut);
     assert_eq!(d.drain(), [], "a freed client tells no tab and no listener");
+}
+
+#[test]
+fn a_401_withdraws_the_safe_requests_still_out_with_that_token_and_sends_them_again() {
+    let mut d = machine();
+    let old = signed_in(&mut d, None, T0);
+    let get = |d: &mut Driver, id: u64, replay: Replay| {
+        d.fate(id, |m| m.begin(id, URL, false, replay, T0))
+    };
+    assert_eq!(get(&mut d, 1, Replay::Anytime), Fate::Send(Some(old)));
+    assert_eq!(get(&mut d, 2, Replay::Anytime), Fate::Send(Some(old)));
+    assert_eq!(get(&mut d, 3, Replay::AfterAnswer), Fate::Send(Some(old))); // a POST
+    assert_eq!(get(&mut d, 4, Replay::Never), Fate::Send(Some(old))); // a streamed body
+    assert_eq!(d.response(1, 401), Fate::Wait);
+    let actions = d.drain();
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| matches!(a, Action::Recall { .. }))
+            .cloned()
+            .collect::<Vec<_>>(),
+        [Action::Recall { id: 2 }],
+        "only the other safe request is withdrawn: {actions:?}"
+    );
+    let ticket = one_ticket(&actions);
+    d.grant(ticket, "second", None, T0);
+    let actions = d.drain();
+    let new = actions
+        .iter()
+        .find_map(|a| match a {
+            Action::Send {
+                bearer: Some(b), ..
+            } => Some(*b),
+            _ => None,
+        })
+        .unwrap();
+    assert_ne!(new, old);
+    for id in [1, 2] {
+        assert!(
+            actions.contains(&Action::Send {
+                id,
+                bearer: Some(new)
+            }),
+            "call {id} goes again with the new token: {actions:?}"
+        );
+    }
+    // Its one retry is spent: a second 401 is the answer.
+    assert_eq!(d.response(2, 401), Fate::Deliver);
+    // The others learn of the new token from their own 401.
+    assert_eq!(d.response(3, 401), Fate::Send(Some(new)));
+    assert_eq!(d.response(4, 401), Fate::Deliver);
+}
+
+#[test]
+fn a_withdrawn_request_goes_without_a_token_when_the_session_turns_out_over() {
+    let mut d = machine();
+    let old = signed_in(&mut d, None, T0);
+    for id in [1, 2] {
+        assert_eq!(
+            d.fate(id, |m| m.begin(id, URL, false, Replay::Anytime, T0)),
+            Fate::Send(Some(old))
+        );
+    }
+    assert_eq!(d.response(1, 401), Fate::Wait);
+    let ticket = one_ticket(&d.drain());
+    d.answer(ticket, 401, None, T0);
+    let actions = d.drain();
+    assert!(actions.contains(&Action::Deliver { id: 1 }), "{actions:?}");
+    assert!(
+        actions.contains(&Action::Send {
+            id: 2,
+            bearer: None
+        }),
+        "it has no 401 of its own to deliver: {actions:?}"
+    );
+    assert_eq!(d.response(2, 401), Fate::Deliver);
 }

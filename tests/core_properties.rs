@@ -55,6 +55,7 @@ fn a_long_run_through_many_clients_keeps_its_invariants() {
         "send",
         "send without a token",
         "retry",
+        "recall",
         "pass through",
         "deliver",
         "fail aborted",

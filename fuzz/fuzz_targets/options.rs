@@ -3,7 +3,7 @@
 // it is usable, a machine built from it deciding where a request to any URL goes: only an
 // origin the configuration lists may get the token.
 use authfetch::core::origin::origin_of_url;
-use authfetch::core::{Action, Machine, Options};
+use authfetch::core::{Action, Machine, Options, Replay};
 use libfuzzer_sys::arbitrary::Unstructured;
 use libfuzzer_sys::fuzz_target;
 
@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
     assert!(!options.api_origins.is_empty() && leeway >= 0.0 && timeout > 0);
     let admitted = origin_of_url(&url).is_some_and(|origin| options.admits(origin));
     let mut machine = Machine::new(options);
-    machine.begin(1, &url, false, true, 0.0);
+    machine.begin(1, &url, false, Replay::AfterAnswer, 0.0);
     let first = machine.poll_action();
     if admitted {
         assert_ne!(

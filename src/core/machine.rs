@@ -189,6 +189,12 @@ pub enum Action {
         /// The request.
         id: RequestId,
     },
+    /// Request `id` is on its way with a token the API has just refused: abort that attempt
+    /// and forget its answer; a [`Action::Send`] (or [`Action::Fail`]) for it will come.
+    Recall {
+        /// The request.
+        id: RequestId,
+    },
     /// Give the caller the response request `id` got last. The core has forgotten it.
     Deliver {
         /// The request.
@@ -253,10 +259,15 @@ enum Session {
 enum Waiting {
     /// Not sent yet; waits for a token.
     ToSend,
-    /// Answered 401 when it was sent with `refused`; waits to be retried with another token.
+    /// Answered 401 when it was sent with `refused` (or, `recalled`, withdrawn before its
+    /// answer because another request's 401 refused that token); waits to be retried with
+    /// another token.
     ToRetry {
         /// The token the 401 was for.
         refused: Option<Bearer>,
+        /// Withdrawn without an answer: when the session turns out over there is no 401 to
+        /// give the caller, so it goes once more without a token, as a request would then.
+        recalled: bool,
     },
     /// A `refresh()`, `restore()` or token-less `login()` call; waits for the outcome itself.
     /// `restore`: "no session" resolves it (with `false`) instead of failing it.
@@ -275,13 +286,26 @@ enum Stage {
     Waiting(Waiting),
 }
 
+/// Whether, and when, an API request may be sent a second time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replay {
+    /// Its body is a stream, which cannot be sent twice: its 401 is delivered as it is.
+    Never,
+    /// After a 401, with a newer token.
+    AfterAnswer,
+    /// Also before its answer: a bodiless `GET` or `HEAD` (a safe method, which changes nothing
+    /// on the server) still on its way with a token the API has just refused is withdrawn
+    /// ([`Action::Recall`]) and sent again once the refresh brings a new one, instead of
+    /// queueing in front of the refresh only to be refused too.
+    Anytime,
+}
+
 #[derive(Debug)]
 struct Call {
     id: RequestId,
     /// Sent a second time already (or a `refresh()`-like call, which is never sent).
     retried: bool,
-    /// False when its body was a stream that cannot be sent twice.
-    replayable: bool,
+    replay: Replay,
     stage: Stage,
 }
 
@@ -303,7 +327,8 @@ struct Call {
 ///
 /// A call's id is chosen by the driver and is unique among calls alive at once. An API call
 /// goes `begin` → `Send` or `PassThrough` (or, later, `Send`/`Fail` after a refresh) →
-/// `response` → `Deliver`, or `Send` once more (the retry) → `response` → `Deliver`. A refresh
+/// `response` → `Deliver`, or `Send` once more (the retry) → `response` → `Deliver`; a `Recall`
+/// withdraws an attempt before its answer, and a `Send` (its retry) follows. A refresh
 /// goes `StartRefresh` → (the lock) → `refresh_permitted` → `CallRefresh` → `refresh_answered`
 /// → `Unlock`, then the waiters' actions.
 #[derive(Debug)]
@@ -377,14 +402,14 @@ impl Machine {
     }
 
     /// Request `id` for `url` (absolute, as the browser serialised it) wants to go out at
-    /// `now_ms`. `has_authorization`: the caller set that header itself. `replayable`: false
-    /// when its body is a stream that cannot be sent twice.
+    /// `now_ms`. `has_authorization`: the caller set that header itself. `replay`: whether it
+    /// can be sent again.
     pub fn begin(
         &mut self,
         id: RequestId,
         url: &str,
         has_authorization: bool,
-        replayable: bool,
+        replay: Replay,
         now_ms: f64,
     ) {
         if self.closed {
@@ -404,7 +429,7 @@ impl Machine {
         self.calls.push(Call {
             id,
             retried: false,
-            replayable,
+            replay,
             stage,
         });
         match stage {
@@ -428,7 +453,7 @@ impl Machine {
             Stage::Sent(bearer) => bearer,
             Stage::Waiting(_) => None,
         };
-        if status != 401 || !call.replayable || call.retried || over {
+        if status != 401 || call.replay == Replay::Never || call.retried || over {
             self.calls.swap_remove(index);
             self.actions.push_back(Action::Deliver { id });
         } else if let Some(newer) = held.filter(|held| Some(*held) != sent_with) {
@@ -441,8 +466,14 @@ impl Machine {
                 bearer: Some(newer),
             });
         } else {
-            call.stage = Stage::Waiting(Waiting::ToRetry { refused: sent_with });
+            call.stage = Stage::Waiting(Waiting::ToRetry {
+                refused: sent_with,
+                recalled: false,
+            });
             self.ensure_refresh();
+            if let Some(refused) = sent_with {
+                self.recall(refused);
+            }
         }
     }
 
@@ -757,10 +788,27 @@ impl Machine {
         self.calls.push(Call {
             id,
             retried: true,
-            replayable: false,
+            replay: Replay::Never,
             stage: Stage::Waiting(Waiting::ForOutcome { restore }),
         });
         self.ensure_refresh();
+    }
+
+    /// Withdraws the requests still on their way with `refused` that may be sent again before
+    /// their answer: they wait for the refresh with the one that was refused.
+    fn recall(&mut self, refused: Bearer) {
+        for call in &mut self.calls {
+            if call.replay == Replay::Anytime
+                && !call.retried
+                && call.stage == Stage::Sent(Some(refused))
+            {
+                call.stage = Stage::Waiting(Waiting::ToRetry {
+                    refused: Some(refused),
+                    recalled: true,
+                });
+                self.actions.push_back(Action::Recall { id: call.id });
+            }
+        }
     }
 
     fn ensure_refresh(&mut self) {
@@ -817,7 +865,7 @@ impl Machine {
                     actions.push_back(Action::Send { id, bearer });
                     true
                 }
-                (Waiting::ToRetry { refused }, Some(_), _) if refused == bearer => {
+                (Waiting::ToRetry { refused, .. }, Some(_), _) if refused == bearer => {
                     still_unknown = true;
                     true
                 }
@@ -825,6 +873,12 @@ impl Machine {
                     call.retried = true;
                     call.stage = Stage::Sent(bearer);
                     actions.push_back(Action::Send { id, bearer });
+                    true
+                }
+                (Waiting::ToRetry { recalled: true, .. }, None, Session::Over) => {
+                    call.retried = true;
+                    call.stage = Stage::Sent(None);
+                    actions.push_back(Action::Send { id, bearer: None });
                     true
                 }
                 (Waiting::ToRetry { .. }, None, Session::Over) => {

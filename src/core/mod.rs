@@ -16,7 +16,7 @@ pub use config::Options;
 pub use error::{AuthError, ErrorCode};
 pub use grant::{Grant, Lifetime, RefreshOutcome};
 pub use machine::{
-    Action, Bearer, Endpoint, Failure, Machine, Message, RefreshTicket, RequestId, State,
+    Action, Bearer, Endpoint, Failure, Machine, Message, RefreshTicket, Replay, RequestId, State,
 };
 pub use token::Token;
 pub use value::Value;

@@ -233,7 +233,10 @@ test("fifty concurrent 401s make one refresh", async () => {
   assert.deepEqual(statuses, Array(50).fill(200));
   const counts = await stats();
   assert.equal(counts.refresh_calls, 1);
-  assert.equal(counts.unauthorized_served, 50);
+  // The first 401 withdraws the GETs still queued with the refused token: they go once, with
+  // the new one, instead of each earning a 401 of its own first.
+  assert.ok(counts.unauthorized_served >= 1 && counts.unauthorized_served < 50, `401s served: ${counts.unauthorized_served}`);
+  assert.ok(counts.api_calls < 100, `API calls: ${counts.api_calls} (50 would be ideal, 100 without the withdrawal)`);
   await finish(page);
 });
 
@@ -452,9 +455,13 @@ test("a refused refresh ends the session once and callers get their 401", async 
     };
   });
   assert.equal(result.answers.length, 3);
+  // One 401 is the API's own answer to the refused token. A GET still on its way with
+  // that token was withdrawn before its answer (see "Recall" in the README), so once the
+  // session turns out over it goes once more, without a token, and gets the API's 401 for that.
+  assert.ok(result.answers.some(({ text }) => text.includes("access token signature invalid")), "the API's own 401 for the refused token");
   for (const { status, text } of result.answers) {
     assert.equal(status, 401);
-    assert.ok(text.includes("access token signature invalid"), `the API's own 401: ${text}`);
+    assert.ok(/access token signature invalid|missing bearer token/.test(text), `the API's own 401: ${text}`);
   }
   assert.deepEqual(result.states, ["refreshing", "expired"]);
   assert.equal(result.authenticated, false);

@@ -36,7 +36,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use authfetch::core::grant::parse_grant;
 use authfetch::core::{
     Action, Bearer, Endpoint, ErrorCode, Failure, Grant, Machine, Message, Options, RefreshTicket,
-    State, Value,
+    Replay, State, Value,
 };
 
 const API: &str = "https://api.example";
@@ -112,7 +112,9 @@ struct Call {
     stage: Stage,
     /// Not for the API, or with its own `Authorization`: must pass through.
     may_pass: bool,
-    replayable: bool,
+    replay: Replay,
+    /// Withdrawn before its answer (`Recall`): its second send needs no 401 of its own.
+    recalled: bool,
     sends: u32,
     first_bearer: Option<Bearer>,
     last_status: Option<u16>,
@@ -133,6 +135,8 @@ pub struct Model {
     now: f64,
     next_id: u64,
     calls: BTreeMap<u64, Call>,
+    /// Tokens the API answered 401 for (a first send's).
+    refused: Vec<Bearer>,
     /// Calls the caller gave up on.
     forgotten: BTreeSet<u64>,
     refresh: Refresh,
@@ -170,6 +174,7 @@ impl Model {
             now: 1_800_000_000_000.0,
             next_id: 0,
             calls: BTreeMap::new(),
+            refused: Vec::new(),
             forgotten: BTreeSet::new(),
             refresh: Refresh::Idle,
             lock_held: false,
@@ -229,7 +234,8 @@ impl Model {
                 kind,
                 stage,
                 may_pass: false,
-                replayable: true,
+                replay: Replay::AfterAnswer,
+                recalled: false,
                 sends: 0,
                 first_bearer: None,
                 last_status: None,
@@ -255,6 +261,11 @@ impl Model {
                 let call = self.call(id);
                 call.stage = Stage::Core;
                 call.last_status = Some(status);
+                if status == 401
+                    && let Some(bearer) = call.first_bearer.filter(|_| call.sends == 1)
+                {
+                    self.refused.push(bearer);
+                }
                 self.machine.response(id, status);
             }
             4 => self.lock(!arg().is_multiple_of(5)),
@@ -352,15 +363,19 @@ impl Model {
             API_URLS[usize::from(arg()) % API_URLS.len()]
         };
         let has_authorization = arg().is_multiple_of(8);
-        let replayable = !arg().is_multiple_of(6);
+        let replay = match arg() % 6 {
+            0 => Replay::Never,
+            1 | 2 => Replay::AfterAnswer,
+            _ => Replay::Anytime,
+        };
         let id = self.new_call(Kind::Api, Stage::Core);
         let call = self.call(id);
         call.may_pass = foreign || has_authorization;
-        call.replayable = replayable;
+        call.replay = replay;
         self.begun = Some(id);
         self.aborting = self.closed;
         self.machine
-            .begin(id, url, has_authorization, replayable, self.now);
+            .begin(id, url, has_authorization, replay, self.now);
     }
 
     fn sign_out(&mut self) {
@@ -540,15 +555,18 @@ impl Model {
         if call.sends == 1 {
             call.first_bearer = bearer;
         } else {
-            assert_eq!(
-                call.last_status,
-                Some(401),
-                "invariant 3: a retry without a 401"
-            );
-            assert!(call.replayable, "invariant 3: a streamed body replayed");
             assert!(
-                bearer.is_some() && bearer != call.first_bearer,
-                "invariant 3: a retry uses a newer token"
+                call.last_status == Some(401) || call.recalled,
+                "invariant 3: a retry without a 401 or a recall"
+            );
+            assert!(
+                call.replay != Replay::Never,
+                "invariant 3: a streamed body replayed"
+            );
+            assert!(
+                (bearer.is_some() && bearer != call.first_bearer)
+                    || (bearer.is_none() && call.recalled && self.session_over),
+                "invariant 3: a retry uses a newer token (or, recalled when the session ended, none)"
             );
         }
         call.stage = Stage::Wire;
@@ -623,6 +641,27 @@ impl Model {
                         );
                     }
                     self.lock_held = false;
+                }
+                Action::Recall { id } => {
+                    let refused = self.refused.clone();
+                    let call = self.call(*id);
+                    assert_eq!(
+                        call.stage,
+                        Stage::Wire,
+                        "invariant 10: only a request on its way is recalled"
+                    );
+                    assert_eq!(
+                        call.replay,
+                        Replay::Anytime,
+                        "invariant 10: only a safe bodiless request is recalled"
+                    );
+                    assert_eq!(call.sends, 1, "invariant 10: a retry is not recalled");
+                    assert!(
+                        call.first_bearer.is_some_and(|b| refused.contains(&b)),
+                        "invariant 10: recalled without a 401 for its token"
+                    );
+                    call.stage = Stage::Core;
+                    call.recalled = true;
                 }
                 Action::Send { id, bearer } => {
                     let call = self.settle(*id, &action);
@@ -763,5 +802,6 @@ fn label(action: &Action) -> &'static str {
         Action::Emit(State::SignedOut) => "emit signed-out",
         Action::Emit(State::Expired) => "emit expired",
         Action::Broadcast(_) => "broadcast",
+        Action::Recall { .. } => "recall",
     }
 }
