@@ -6,7 +6,7 @@
 // Run after ./scripts/build-package:  node benches/profile.mjs [--names]
 //   --names: profile the same wasm with its function names kept (wasm-bindgen without
 //            --remove-name-section, no wasm-opt), so the profile names Rust functions.
-//   AUTHFETCH_PKG=<dir>: profile another build of the web flavour.
+//   AUTHFETCH_PKG=<dir>: profile another build of the package.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, cpSync } from "node:fs";
 import { join } from "node:path";
@@ -19,9 +19,9 @@ cpSync(join(root, "benches/page"), www, { recursive: true });
 let pkg = process.env.AUTHFETCH_PKG ?? join(root, "pkg");
 if (process.argv.includes("--names")) {
   const named = join(root, "target/bench-named-pkg");
+  // The driver loads authfetch_bg.wasm beside its module: the same driver, a named wasm.
   execFileSync("wasm-bindgen", ["--target", "web", "--out-dir", named, "--out-name", "authfetch", join(root, "target/wasm32-unknown-unknown/release/authfetch.wasm")]);
-  cpSync(join(root, "js/auth-error.js"), join(named, "auth-error.js"));
-  cpSync(join(root, "js/index.web.js"), join(named, "index.js"));
+  cpSync(join(pkg, "index.js"), join(named, "index.js"));
   pkg = named;
 }
 

@@ -76,7 +76,9 @@ export declare class AuthClient {
   readonly state: AuthStateNow;
 }
 
-/** Loads the core now (optional: clients wait for it). Resolves with nothing. */
+/** Loads the core now (optional: clients wait for it). It starts loading from the .wasm file
+ *  beside the package's module at import; `source` is where to load it from when that fails
+ *  (a bundler that moved the file). Resolves with nothing. */
 export default function init(
   source?: string | URL | Request | Response | BufferSource | WebAssembly.Module,
 ): Promise<void>;

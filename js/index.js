@@ -1,21 +1,27 @@
 // The package entry: AuthClient and AuthError, and init() for preloading the core. The core
 // starts loading as soon as this module is imported in a browser, from the .wasm file beside
 // it, so a script that runs later finds nothing to hook on the way.
-import { inBrowser } from "./captured.js";
+import { apply, inBrowser, Promise, then } from "./captured.js";
 import { load } from "./core.js";
+
+const settled = (promise, fulfilled, rejected) => apply(then, promise, [() => fulfilled(), rejected]);
 
 export { AuthClient } from "./client.js";
 export { AuthError } from "./auth-error.js";
 
 const beside = inBrowser ? new URL("authfetch_bg.wasm", import.meta.url) : undefined;
-if (beside) load(beside).catch(() => {});
+if (beside) settled(load(beside), () => {}, () => {});
 
 /**
- * Loads the core now (optional: clients wait for it themselves), from `source` when given (a
- * URL, Response, bytes or WebAssembly.Module) instead of the .wasm file beside this module.
- * Resolves with nothing.
+ * Loads the core now (optional: clients wait for it themselves). The core starts loading from
+ * the .wasm file beside this module as soon as it is imported; `source` (a URL, Response,
+ * bytes or WebAssembly.Module) is where to load it from when that fails, for a bundler that
+ * moved the file. Resolves with nothing.
  */
 export default function init(source) {
   if (!inBrowser && source === undefined) return Promise.resolve();
-  return load(source ?? beside);
+  if (source === undefined) return load(beside);
+  return new Promise((resolve, reject) => {
+    settled(load(beside), resolve, () => settled(load(source), resolve, reject));
+  });
 }

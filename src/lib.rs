@@ -9,7 +9,7 @@
 
 extern crate alloc;
 
-/// What `no_std` does not import implicitly. Not every build uses every item (the shell is
+/// What `no_std` does not import implicitly. Not every build uses every item (the exports are
 /// wasm32 only), hence the allowance.
 #[allow(unused_imports)]
 mod prelude {

@@ -1,4 +1,4 @@
-// The authfetch demo: plain JavaScript on top of the built package (web flavour at /pkg/).
+// The authfetch demo: plain JavaScript on top of the built package (at /pkg/).
 import init, { AuthClient, AuthError } from "/pkg/index.js";
 
 const $ = (id) => document.getElementById(id);

@@ -1,4 +1,4 @@
-//! The errors the client raises, as data: the shell turns them into `AuthError` objects.
+//! The errors the client raises, as data: the driver (`js/`) turns them into `AuthError` objects.
 
 #[allow(unused_imports)]
 use crate::prelude::*;

@@ -16,7 +16,7 @@ use crate::core::json;
 use crate::core::origin::origin_of_url;
 use crate::core::token::Token;
 
-/// Identifies one call (`fetch`, `login` or `refresh`) for its whole life. Chosen by the shell,
+/// Identifies one call (`fetch`, `login`, `refresh`, …) for its whole life. Chosen by the driver,
 /// unique among calls alive at once.
 pub type RequestId = u64;
 

@@ -1,6 +1,7 @@
 //! The pure core: token state, expiry arithmetic, single flight and retry decisions, origin
-//! matching, the JWT peek, options validation and response parsing. No web APIs, no clock, no
-//! IO, so all of it is tested natively and deterministically.
+//! matching, the JWT peek and answer parsing. No web APIs, no clock, no IO, so all of it is
+//! tested natively and deterministically. (The options object is validated by the driver,
+//! `js/options.js`; the core is handed what it decides with.)
 
 pub mod config;
 pub mod error;

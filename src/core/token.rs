@@ -6,7 +6,7 @@ use crate::prelude::*;
 use core::fmt;
 
 /// An access token. `Debug` and `Display` print `[redacted]`; the text is reachable only through
-/// [`Token::expose`], which the shell calls to build the `Authorization` header.
+/// [`Token::expose`], through which the driver builds the `Authorization` header.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Token(String);
 

@@ -1,10 +1,10 @@
-//! A JavaScript value as plain Rust data: the options object and parsed JSON bodies arrive in
-//! the core in this form, so validation and parsing are tested natively.
+//! A JSON value as plain Rust data: login and refresh answers and JWT payloads are read into
+//! this form, so parsing is tested natively.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-/// A JavaScript value, converted by the shell (with a depth limit) or built by tests.
+/// A JSON value, read by [`crate::core::json`] (with a depth limit) or built by tests.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     /// `undefined`, or a property that is absent.

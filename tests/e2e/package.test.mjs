@@ -114,3 +114,47 @@ test("the package from npm pack works in a Vite app", async () => {
     await server.stop();
   }
 });
+
+test("outside a browser (Node, server-side rendering) the import does not throw; a client says a browser is needed", () => {
+  const script = `
+    const m = await import(${JSON.stringify(join(root, "pkg/index.js"))});
+    const loaded = await m.default();
+    let error;
+    try { new m.AuthClient(); } catch (e) { error = e; }
+    console.log(JSON.stringify({ exports: Object.keys(m).sort(), loaded: String(loaded), isAuthError: error instanceof m.AuthError, code: error?.code, message: error?.message }));
+  `;
+  const out = JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" }));
+  assert.deepEqual(out.exports, ["AuthClient", "AuthError", "default"]);
+  assert.equal(out.loaded, "undefined");
+  assert.equal(out.isAuthError, true);
+  assert.equal(out.code, "invalid_config");
+  assert.match(out.message, /needs a browser/);
+});
+
+test("init(source) loads the core from elsewhere when the file beside the module is missing", async () => {
+  // A deployment whose bundler moved the .wasm: the package's module without it, the wasm
+  // served from the site's own directory.
+  const moved = join(root, "target/pkg-moved");
+  rmSync(moved, { recursive: true, force: true });
+  mkdirSync(join(moved, "pkg"), { recursive: true });
+  mkdirSync(join(moved, "www/assets"), { recursive: true });
+  cpSync(join(root, "pkg/index.js"), join(moved, "pkg/index.js"));
+  cpSync(join(root, "pkg/authfetch_bg.wasm"), join(moved, "www/assets/core.wasm"));
+  cpSync(join(root, "tests/e2e/fixtures/page/index.html"), join(moved, "www/index.html"));
+  const server = await startServer(["--www-dir", join(moved, "www"), "--pkg-dir", join(moved, "pkg")]);
+  try {
+    const { page, errors } = await open(`${server.url}/`);
+    const result = await page.evaluate(async () => {
+      const { default: init, AuthClient } = await import("/pkg/index.js");
+      await init(new URL("/assets/core.wasm", location.href));
+      const auth = new AuthClient();
+      await auth.login({ username: "demo", password: "demo" });
+      return { status: (await auth.fetch("/api/me")).status, state: auth.state };
+    });
+    assert.deepEqual(result, { status: 200, state: "signed-in" });
+    assert.deepEqual(errors, []);
+    await page.close();
+  } finally {
+    await server.stop();
+  }
+});
