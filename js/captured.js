@@ -107,7 +107,6 @@ export const Instance = W?.Instance;
 export const memoryBuffer = getter(W?.Memory, "buffer");
 export const instanceExports = getter(W?.Instance, "exports");
 export const responseArrayBuffer = method(g.Response, "arrayBuffer");
-export const cloneResponse = method(g.Response, "clone");
 export const setTable = method(W?.Table, "set");
 export const Response = g.Response;
 

@@ -81,7 +81,6 @@ export class AuthClient {
   #nextCall = 0;
   #nextListener = 0;
   #freed = false;
-  #started;
 
   /** Validates `options` and holds no token yet. */
   constructor(options) {
@@ -98,17 +97,10 @@ export class AuthClient {
     config.loginUrl = absolute("loginUrl", config.loginUrl);
     config.logoutUrl = absolute("logoutUrl", config.logoutUrl);
     this.#config = config;
+    // Starts now when the core is loaded, else as soon as it is (so it hears other tabs from
+    // then on); calls made meanwhile wait for it.
     if (core.ready()) this.#start();
-    else {
-      this.#started = new Promise((resolve, reject) => {
-        settled(core.load(), () => {
-          this.#start();
-          resolve();
-        }, reject);
-      });
-      // Calls made meanwhile wait for it and reject with its error.
-      settled(this.#started, () => {}, () => {});
-    }
+    else settled(core.load(), () => this.#ensure(), () => {});
     const client = this;
     // Own properties, so every method works unbound (`const { fetch } = auth`).
     this.fetch = (input, init) => client.#whenStarted(() => client.#fetch(input, init), input, init);
@@ -162,23 +154,36 @@ export class AuthClient {
     });
   }
 
-  /** Runs `work` now, or once the module is loaded; rejects as the client is unusable. */
+  /** Whether the client runs, starting it if the core has been loaded meanwhile. */
+  #ensure() {
+    if (this.#core === undefined && !this.#freed && core.ready()) this.#start();
+    return this.#core !== undefined;
+  }
+
+  /** Runs `work` now, or once the core is loaded; rejects with the load's error. */
   #whenStarted(work, input, init) {
     if (this.#freed) return rejected(new AuthError("aborted", FREED));
-    if (this.#core) return work();
-    // Build the request now, from the arguments as they are at the call.
+    if (this.#ensure()) return work();
+    // A fetch builds its request now, from the arguments as they are at the call.
     let request;
+    let stream;
     if (input !== undefined || init !== undefined) {
       try {
         request = ownRequest(input, init);
+        stream = streamed(init);
       } catch (error) {
         return rejected(error);
       }
     }
     return new Promise((resolve, reject) => {
-      settled(this.#started, () => {
+      settled(core.load(), () => {
         if (this.#freed) return reject(new AuthError("aborted", FREED));
-        settled(request ? this.#fetch(request, undefined, streamed(init)) : work(), resolve, reject);
+        try {
+          this.#ensure();
+        } catch (error) {
+          return reject(error);
+        }
+        settled(request ? this.#fetch(request, undefined, stream) : work(), resolve, reject);
       }, reject);
     });
   }
@@ -417,28 +422,25 @@ export class AuthClient {
     }
   }
 
-  /** The headers of refresh and logout calls: `refreshHeaders`, and the CSRF double-submit. */
+  /** The headers of refresh and logout calls: `refreshHeaders`, and the CSRF double-submit
+   *  (none where the cookie cannot be read). */
   #sessionHeaders() {
     const headers = new Headers();
     const { refreshHeaders, csrf } = this.#config;
     for (let i = 0; i < refreshHeaders.length; i++) {
       apply(headersSet, headers, [refreshHeaders[i].name, refreshHeaders[i].value]);
     }
-    if (csrf) {
-      const value = readCookie(csrf.cookie);
+    try {
+      const value = csrf ? readCookie(csrf.cookie) : undefined;
       if (value !== undefined) apply(headersSet, headers, [csrf.header, value]);
+    } catch {
+      // A cookie value no header can carry: the server's CSRF check decides.
     }
     return headers;
   }
 
   #callRefresh(ticket) {
-    let headers;
-    try {
-      headers = this.#sessionHeaders();
-    } catch {
-      headers = new Headers();
-    }
-    this.#exchange(this.#config.refreshUrl, this.#config.refreshMethod, headers, undefined, (status, text) => {
+    this.#exchange(this.#config.refreshUrl, this.#config.refreshMethod, this.#sessionHeaders(), undefined, (status, text) => {
       if (!this.#live()) return;
       this.#core.refreshAnswered(ticket, status, text, now());
       this.#pump();
@@ -461,43 +463,33 @@ export class AuthClient {
     }
     const headers = new Headers();
     apply(headersSet, headers, ["content-type", "application/json"]);
-    const id = ++this.#nextCall;
-    const call = deferred();
-    this.#calls[id] = call;
-    this.#exchange(this.#config.loginUrl, "POST", headers, body, (status, text) => {
-      if (!this.#live()) return;
+    return this.#callEndpoint(this.#config.loginUrl, headers, body, core.LOGIN, (id, status, text) => {
       this.#core.loginAnswered(id, status, text, now());
-      this.#pump();
-    }, (failure, error) => {
-      if (!this.#live()) return;
-      call.cause = error;
-      this.#core.failed(id, failure, core.LOGIN);
-      this.#pump();
     });
-    return call.promise;
   }
 
   #logout() {
     // Local state first and whatever the server says: the user asked to be signed out.
     this.#core.signOut();
     this.#pump();
+    return this.#callEndpoint(this.#config.logoutUrl, this.#sessionHeaders(), undefined, core.LOGOUT, (id, status) => {
+      this.#core.logoutAnswered(id, status);
+    });
+  }
+
+  /** A `login()` or `logout()` call: POSTs to `url`; `answered(id, status, text)` tells the core. */
+  #callEndpoint(url, headers, body, endpoint, answered) {
     const id = ++this.#nextCall;
     const call = deferred();
     this.#calls[id] = call;
-    let headers;
-    try {
-      headers = this.#sessionHeaders();
-    } catch {
-      headers = new Headers();
-    }
-    this.#exchange(this.#config.logoutUrl, "POST", headers, undefined, (status) => {
+    this.#exchange(url, "POST", headers, body, (status, text) => {
       if (!this.#live()) return;
-      this.#core.logoutAnswered(id, status);
+      answered(id, status, text);
       this.#pump();
     }, (failure, error) => {
       if (!this.#live()) return;
       call.cause = error;
-      this.#core.failed(id, failure, core.LOGOUT);
+      this.#core.failed(id, failure, endpoint);
       this.#pump();
     });
     return call.promise;

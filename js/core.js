@@ -3,14 +3,16 @@
 // `Core` per client, whose methods take and return numbers and non-secret strings, plus
 // `bearerHeader()`, which builds the header value from the token's bytes in place.
 import {
-  apply, bag, cloneResponse, compile, compileStreaming, decode, decoder, encodeInto, encoder,
-  fetch, instanceExports, instantiate, isA, memoryBuffer, Module, moduleImports,
+  apply, bag, compile, compileStreaming, decode, decoder, encodeInto, encoder,
+  fetch, inBrowser, instanceExports, instantiate, isA, memoryBuffer, Module, moduleImports,
   Promise, Request, Response, responseArrayBuffer, setTable, then, Uint8Array, URL,
 } from "./captured.js";
 
 let exports;
 let memory;
 let loading;
+/** Where the core is: the .wasm file beside this module (in the package, `pkg/index.js`). */
+const beside = inBrowser ? new URL("authfetch_bg.wasm", import.meta.url) : undefined;
 
 /** The polled action kinds (`Core::poll` in src/exports.rs). */
 export const SEND = 1, PASS_THROUGH = 2, DELIVER = 3, FAIL = 4, RESOLVE = 5,
@@ -58,11 +60,12 @@ function start(instance) {
 
 /**
  * Instantiates the core from `source` (a URL or string, Request, Response, bytes, or compiled
- * Module); resolves with nothing. A second call joins the first. Values pass only into
- * callbacks, never along promise chains, so a hooked `Promise.prototype.constructor` (which
- * `then` consults) can neither see the module nor substitute another.
+ * Module; by default the file beside this module); resolves with nothing. A call while one
+ * runs joins it; after a failure the next call tries again. Values pass only into callbacks,
+ * never along promise chains, so a hooked `Promise.prototype.constructor` (which `then`
+ * consults) can neither see the module nor substitute another.
  */
-export function load(source) {
+export function load(source = beside) {
   loading ??= new Promise((resolve, reject) => {
     const fail = (error) => { loading = undefined; reject(error); };
     const run = (module) => {
@@ -77,9 +80,14 @@ export function load(source) {
     };
     try {
       if (isA(source, Module)) run(source);
-      else if (isA(source, Response)) fromResponse(source, run, fail);
+      else if (isA(source, Response)) fromBytes(source, run, fail);
       else if (typeof source === "string" || isA(source, URL) || isA(source, Request)) {
-        apply(then, apply(fetch, undefined, [source]), [(response) => fromResponse(response, run, fail), fail]);
+        // Streaming compilation needs the application/wasm type; from a server without it,
+        // the bytes are fetched again and compiled whole. (No `clone()` of the response to
+        // keep for that case: WebKit tees a cloned body slowly.)
+        const again = () => apply(then, apply(fetch, undefined, [source]), [(response) => fromBytes(response, run, fail), fail]);
+        if (compileStreaming) apply(then, apply(compileStreaming, undefined, [apply(fetch, undefined, [source])]), [run, again]);
+        else again();
       } else apply(then, apply(compile, undefined, [source]), [run, fail]);
     } catch (error) {
       fail(error);
@@ -88,14 +96,11 @@ export function load(source) {
   return loading;
 }
 
-// Streaming compilation needs the application/wasm type; a server without it still works.
-function fromResponse(response, run, fail) {
-  const fromBytes = () => apply(then, apply(responseArrayBuffer, response, []), [
+function fromBytes(response, run, fail) {
+  apply(then, apply(responseArrayBuffer, response, []), [
     (buffer) => apply(then, apply(compile, undefined, [buffer]), [run, fail]),
     fail,
   ]);
-  if (!compileStreaming) return fromBytes();
-  apply(then, apply(compileStreaming, undefined, [apply(cloneResponse, response, [])]), [run, fromBytes]);
 }
 
 /** Whether the core is instantiated (clients can be made synchronously). */

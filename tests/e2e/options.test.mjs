@@ -16,9 +16,8 @@
 // The package is pkg, or the directory named by AUTHFETCH_TEST_PKG.
 import { after, afterEach, beforeEach, test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
 import { join } from "node:path";
-import { serverAndBrowser, startServer } from "./support.mjs";
+import { serverAndBrowser, startForeign, startServer } from "./support.mjs";
 
 const root = new URL("../../", import.meta.url).pathname;
 const pkg = process.env.AUTHFETCH_TEST_PKG ?? join(root, "pkg");
@@ -31,7 +30,7 @@ const fixture = serverAndBrowser(async () => {
   ]);
   let evil;
   try {
-    evil = await startEvil();
+    evil = await startForeign();
   } catch (error) {
     await site.stop();
     throw error;
@@ -48,44 +47,6 @@ const fixture = serverAndBrowser(async () => {
 
 const site = () => fixture.server.site;
 const evil = () => fixture.server.evil;
-
-/** Another origin that records every request and answers any origin's CORS. */
-async function startEvil() {
-  const requests = [];
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on("end", () => {
-      requests.push({ method: req.method, path: req.url, authorization: req.headers.authorization ?? null });
-      const cors = {
-        "access-control-allow-origin": req.headers.origin ?? "*",
-        "access-control-allow-credentials": "true",
-        "access-control-allow-methods": req.headers["access-control-request-method"] ?? "GET, POST",
-        "access-control-allow-headers": req.headers["access-control-request-headers"] ?? "*",
-        "access-control-allow-private-network": "true",
-        "access-control-max-age": "0",
-        "cache-control": "no-store",
-        vary: "origin",
-      };
-      if (req.method === "OPTIONS") {
-        res.writeHead(204, cors);
-        res.end();
-        return;
-      }
-      res.writeHead(200, { ...cors, "content-type": "application/json" });
-      res.end('{"ok":true}');
-    });
-  });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    requests,
-    clear: () => { requests.length = 0; },
-    async stop() {
-      server.closeAllConnections?.();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
 
 let pages = [];
 let shared;

@@ -7,6 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer } from "node:net";
+import { createServer as createHttpServer } from "node:http";
 import { createInterface } from "node:readline";
 import { after, before } from "node:test";
 import { chromium } from "playwright-core";
@@ -163,4 +164,60 @@ export async function cookiesFor(context, url) {
   if (engine === "webkit") return context.cookies(url);
   const { hostname, pathname } = new URL(url);
   return (await context.cookies()).filter((c) => c.domain === hostname && pathname.startsWith(c.path));
+}
+
+/**
+ * Another origin: a Node server on 127.0.0.1 that records every request (preflights too) and
+ * answers any origin's CORS, credentials and all. `answer(entry)` gives `{ status, json }`.
+ */
+export async function startForeign(answer = () => ({ status: 200, json: { ok: true } })) {
+  const requests = [];
+  const server = createHttpServer((req, res) => {
+    const chunks = [];
+    req.on("data", (chunk) => chunks.push(chunk));
+    req.on("end", () => {
+      const entry = {
+        method: req.method,
+        path: req.url,
+        authorization: req.headers.authorization ?? null,
+        origin: req.headers.origin ?? null,
+        cookie: req.headers.cookie ?? null,
+        body: Buffer.concat(chunks).toString("utf8"),
+      };
+      requests.push(entry);
+      const cors = {
+        "access-control-allow-origin": req.headers.origin ?? "*",
+        "access-control-allow-credentials": "true",
+        "access-control-allow-methods": req.headers["access-control-request-method"] ?? "GET, POST, PUT, DELETE",
+        "access-control-allow-headers": req.headers["access-control-request-headers"] ?? "*",
+        "access-control-allow-private-network": "true",
+        "access-control-max-age": "0",
+        "cache-control": "no-store",
+        vary: "origin",
+      };
+      if (req.method === "OPTIONS") {
+        res.writeHead(204, cors);
+        res.end();
+        return;
+      }
+      const { status = 200, json = { ok: true } } = answer(entry) ?? {};
+      res.writeHead(status, { ...cors, "content-type": "application/json" });
+      res.end(JSON.stringify(json));
+    });
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${server.address().port}`;
+  return {
+    url,
+    requests,
+    /** The requests that were not preflights. */
+    sent: () => requests.filter((r) => r.method !== "OPTIONS"),
+    /** The requests that carried an Authorization header (a leaked bearer). */
+    withAuthorization: () => requests.filter((r) => r.authorization !== null),
+    clear: () => { requests.length = 0; },
+    async stop() {
+      server.closeAllConnections?.();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }
