@@ -121,9 +121,15 @@ impl Driver {
 
     /// The endpoint, already called, answers.
     fn answered(&mut self, ticket: RefreshTicket, status: u16, body: Option<&[u8]>, now: f64) {
+        self.ends_refresh(|m| m.refresh_answered(ticket, status, body, now));
+    }
+
+    /// Runs `input`, which ends the refresh: the lock is released first (the waiters' actions
+    /// stay queued).
+    fn ends_refresh(&mut self, input: impl FnOnce(&mut Machine)) {
         self.poll();
         let start = self.queued.len();
-        self.m.refresh_answered(ticket, status, body, now);
+        input(&mut self.m);
         self.poll();
         assert_eq!(
             self.queued.get(start),
@@ -141,16 +147,7 @@ impl Driver {
     /// The refresh of `ticket` runs and gets no answer.
     fn fail(&mut self, ticket: RefreshTicket, failure: Failure) {
         self.permit(ticket);
-        self.poll();
-        let start = self.queued.len();
-        self.m.refresh_failed(ticket, failure);
-        self.poll();
-        assert_eq!(
-            self.queued.get(start),
-            Some(&Action::Unlock),
-            "released first"
-        );
-        self.queued.remove(start);
+        self.ends_refresh(|m| m.refresh_failed(ticket, failure));
     }
 }
 
