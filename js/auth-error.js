@@ -1,7 +1,12 @@
-// wasm-bindgen cannot export an Error subclass, so the class lives here. Errors the wasm side
-// builds are plain Errors carrying a registered-symbol brand; `instanceof AuthError` checks the
-// brand, which also works across realms and duplicate copies of the package.
+// Every error the client raises itself. It carries a registered-symbol brand, and
+// `instanceof AuthError` checks the brand, which also works across realms and duplicate copies
+// of the package. Its fields are defined, not assigned: a setter a later script put on
+// `Object.prototype` or `Error.prototype` neither sees the error being built nor, by throwing,
+// stops the client from settling a call.
+import { defineProperty } from "./captured.js";
+
 const brand = Symbol.for("authfetch.AuthError");
+const field = (value) => ({ __proto__: null, value, writable: true, enumerable: true, configurable: true });
 
 export class AuthError extends Error {
   /**
@@ -11,9 +16,9 @@ export class AuthError extends Error {
    */
   constructor(code, message, options) {
     super(message, options);
-    this.name = "AuthError";
-    this.code = code;
-    this[brand] = true;
+    defineProperty(this, "name", field("AuthError"));
+    defineProperty(this, "code", field(code));
+    defineProperty(this, brand, field(true));
   }
 
   static [Symbol.hasInstance](value) {

@@ -24,6 +24,7 @@ export const hasOwn = O.prototype.hasOwnProperty;
 export const Date = g.Date;
 export const dateToJson = method(g.Date, "toJSON");
 export const freeze = O.freeze;
+export const defineProperty = O.defineProperty;
 export const stringify = g.JSON.stringify;
 export const now = g.Date.now;
 export const hasInstance = describe(g.Function.prototype, g.Symbol.hasInstance).value;
@@ -118,3 +119,16 @@ export const isA = (value, type) => type !== undefined && apply(hasInstance, typ
 
 /** A fresh object with no prototype, so `Object.prototype` getters and setters see nothing. */
 export const bag = () => create(null);
+
+/**
+ * Calls `fulfilled(value)` or `rejected(error)` once `promise` settles, through the captured
+ * `then`, with no value left on a chain (a hooked `Promise.prototype.constructor`, which
+ * `then` consults, sees nothing).
+ */
+export function settled(promise, fulfilled, rejected) {
+  try {
+    apply(then, promise, [(value) => { fulfilled(value); }, (error) => { rejected(error); }]);
+  } catch (error) {
+    rejected(error);
+  }
+}

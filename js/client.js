@@ -8,7 +8,7 @@ import {
   Headers, headersDelete, headersHas, headersSet, inBrowser, isA, keys, location, now, Promise,
   ReadableStream, Request, requestBody, requestHeaders, requestReferrer, requestReferrerPolicy,
   requestMethod, requestSignal, requestUrl, responseStatus, responseText, setTimeout, signalAborted,
-  signalReason, stringIndexOf, stringSlice, stringTrim, then, URL, urlHref,
+  removeListener, settled, signalReason, stringIndexOf, stringSlice, stringTrim, URL, urlHref,
 } from "./captured.js";
 import * as core from "./core.js";
 import { encode } from "./encode.js";
@@ -21,15 +21,6 @@ const FREED = "the client was freed";
 function abortReason(signal) {
   const reason = signalReason ? apply(signalReason, signal, []) : undefined;
   return reason === undefined ? new DOMException("signal is aborted without reason", "AbortError") : reason;
-}
-
-/** Calls `settle(result, error)` once `promise` settles, with no value left on a chain. */
-function settled(promise, fulfilled, rejected) {
-  try {
-    apply(then, promise, [(value) => { fulfilled(value); }, (error) => { rejected(error); }]);
-  } catch (error) {
-    rejected(error);
-  }
 }
 
 /** A promise and the functions that settle it. */
@@ -212,7 +203,7 @@ export class AuthClient {
           break;
         case core.PASS_THROUGH:
           if (call) {
-            delete this.#calls[id];
+            this.#finish(id, call);
             settled(apply(fetch, undefined, [call.request]), call.resolve, call.reject);
           }
           break;
@@ -221,20 +212,20 @@ export class AuthClient {
           break;
         case core.DELIVER:
           if (call) {
-            delete this.#calls[id];
+            this.#finish(id, call);
             call.resolve(call.response);
           }
           break;
         case core.FAIL:
           if (call) {
-            delete this.#calls[id];
+            this.#finish(id, call);
             const error = new AuthError(made.text(core.POLLED_CODE), made.text(core.POLLED), call.cause === undefined ? undefined : { cause: call.cause });
             call.reject(error);
           }
           break;
         case core.RESOLVE:
           if (call) {
-            delete this.#calls[id];
+            this.#finish(id, call);
             call.resolve(call.restore ? made.session() : undefined);
           }
           break;
@@ -316,8 +307,11 @@ export class AuthClient {
     const signal = apply(requestSignal, request, []);
     // As fetch does: an aborted signal rejects at once.
     if (apply(signalAborted, signal, [])) return rejected(abortReason(signal));
-    // Aborting rejects at once, also while the call waits for a refresh.
-    apply(addListener, signal, ["abort", () => this.#aborted(id, call, signal), onceOnly]);
+    // Aborting rejects at once, also while the call waits for a refresh. The listener goes
+    // when the call ends: a signal with one stays alive as long as the caller's signal does.
+    call.signal = signal;
+    call.onAbort = () => this.#aborted(id, call);
+    apply(addListener, signal, ["abort", call.onAbort, onceOnly]);
     this.#core.begin(id, url, authorized, replay, now());
     this.#pump();
     return call.promise;
@@ -331,12 +325,19 @@ export class AuthClient {
     if (controller) apply(abortController, controller, []);
   }
 
-  /** The caller aborted call `id`: reject it now; a refresh it waits for goes on. */
-  #aborted(id, call, signal) {
-    if (this.#calls[id] !== call) return;
+  /** Call `id` is over (settled now by the caller): it is forgotten with its abort listener. */
+  #finish(id, call) {
     delete this.#calls[id];
-    if (call.controller) apply(abortController, call.controller, [abortReason(signal)]);
-    call.reject(abortReason(signal));
+    if (call.onAbort) apply(removeListener, call.signal, ["abort", call.onAbort, onceOnly]);
+  }
+
+  /** The caller aborted call `id`: reject it now; a refresh it waits for goes on. */
+  #aborted(id, call) {
+    if (this.#calls[id] !== call) return;
+    this.#finish(id, call);
+    const reason = abortReason(call.signal);
+    if (call.controller) apply(abortController, call.controller, [reason]);
+    call.reject(reason);
     if (this.#live()) this.#core.forget(id);
   }
 
@@ -376,7 +377,7 @@ export class AuthClient {
     }, (error) => {
       apply(clearTimeout, undefined, [timer]);
       if (this.#calls[id] !== call || call.controller !== controller) return;
-      if (apply(signalAborted, signal, [])) return this.#aborted(id, call, signal);
+      if (apply(signalAborted, signal, [])) return this.#aborted(id, call);
       call.cause = error;
       this.#core.failed(id, timedOut ? core.TIMEOUT : core.NETWORK, core.API);
       this.#pump();
@@ -505,10 +506,12 @@ export class AuthClient {
     this.#freed = true;
     this.#listeners = bag();
     // Calls the core no longer tracked (none should be left) fail too.
-    const calls = this.#calls;
-    const ids = keys(calls);
-    this.#calls = bag();
-    for (let i = 0; i < ids.length; i++) calls[ids[i]].reject(new AuthError("aborted", FREED));
+    const ids = keys(this.#calls);
+    for (let i = 0; i < ids.length; i++) {
+      const call = this.#calls[ids[i]];
+      this.#finish(ids[i], call);
+      call.reject(new AuthError("aborted", FREED));
+    }
     this.#tabs?.close();
     made?.free();
   }

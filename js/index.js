@@ -1,10 +1,8 @@
 // The package entry: AuthClient and AuthError, and init() for preloading the core. The core
 // starts loading as soon as this module is imported in a browser, from the .wasm file beside
 // it, so a script that runs later finds nothing to hook on the way.
-import { apply, inBrowser, Promise, then } from "./captured.js";
+import { apply, inBrowser, Promise, settled, then } from "./captured.js";
 import { load } from "./core.js";
-
-const settled = (promise, fulfilled, rejected) => apply(then, promise, [() => fulfilled(), rejected]);
 
 export { AuthClient } from "./client.js";
 export { AuthError } from "./auth-error.js";
@@ -23,6 +21,6 @@ export default function init(source) {
   if (!inBrowser && source === undefined) return Promise.resolve();
   if (source === undefined) return load();
   return new Promise((resolve, reject) => {
-    settled(load(), resolve, () => settled(load(source), resolve, reject));
+    settled(load(), () => resolve(), () => settled(load(source), () => resolve(), reject));
   });
 }

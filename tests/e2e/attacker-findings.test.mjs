@@ -889,6 +889,38 @@ test("minor: free() inside an onChange listener stops the rest of that dispatch"
   });
 });
 
+test("setters a later script puts on Object.prototype or Error.prototype neither see nor stop the client's errors", TEST_TIMEOUT, async () => {
+  await withPage(async (page) => {
+    await resetJournal();
+    await signIn(page);
+    await fixture.server.control("/auth/test/rotate-secret");
+    await fixture.server.control("/auth/test/refresh-fault", { kind: "status", status: 500 });
+    const outcome = await page.evaluate(async () => {
+      const seen = [];
+      const trap = (owner, key) => {
+        const before = Object.getOwnPropertyDescriptor(owner, key);
+        Object.defineProperty(owner, key, {
+          configurable: true,
+          get() { return before?.value; },
+          set(value) { seen.push(`${key}=${String(value)}`); throw new Error(`attacker: ${key}`); },
+        });
+        return () => (before ? Object.defineProperty(owner, key, before) : delete owner[key]);
+      };
+      const undo = [trap(Object.prototype, "code"), trap(Error.prototype, "name")];
+      // The refresh answers 500: the call must reject with an AuthError all the same.
+      const failed = await T.within(() => auth.fetch("/api/me"), 3000);
+      for (const restore of undo) restore();
+      const next = T.brief(await T.within(() => auth.fetch("/api/me"), 3000));
+      return {
+        failed: failed.settled ? (failed.ok ? "resolved" : `${failed.error.isAuthError} ${failed.error.code}`) : "hung",
+        next,
+        seen,
+      };
+    });
+    assert.deepEqual(outcome, { failed: "true refresh_failed", next: 200, seen: [] });
+  });
+});
+
 test("minor: a revoked Proxy as options throws AuthError invalid_config", TEST_TIMEOUT, async () => {
   await withPage(async (page) => {
     const outcome = await page.evaluate(() => {
