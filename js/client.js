@@ -97,28 +97,28 @@ export class AuthClient {
     this.fetch = (input, init) => client.#whenStarted(() => client.#fetch(input, init), input, init);
     this.login = (credentials) => client.#whenStarted(() => client.#login(credentials));
     this.logout = () => client.#whenStarted(() => client.#logout());
-    this.refresh = () => client.#whenStarted(() => client.#call((id) => client.#core.refresh(id)));
-    this.restore = () => client.#whenStarted(() => client.#call((id) => client.#core.restore(id), true));
+    this.refresh = () => client.#whenStarted(() => client.#call((id) => core.handle(client.#core, core.REFRESH, id, 0, 0, 0)));
+    this.restore = () => client.#whenStarted(() => client.#call((id) => core.handle(client.#core, core.RESTORE, id, 0, 0, 0), true));
     this.onChange = (listener) => client.#onChange(listener);
     this.free = () => client.#free();
   }
 
   /** Whether a token is held. */
   get isAuthenticated() {
-    return this.#live() ? this.#core.authenticated() : false;
+    return this.#live() ? core.query(this.#core, core.AUTHENTICATED) === 1 : false;
   }
 
   /** When the held token expires (ms since the epoch), if known. */
   get expiresAt() {
     if (!this.#live()) return undefined;
-    const at = this.#core.expiresAt();
+    const at = core.query(this.#core, core.EXPIRES_AT);
     return at === at ? at : undefined;
   }
 
   /** The state `onChange` last reported; "unknown" before anything was learnt. */
   get state() {
     if (this.#freed) return "signed-out";
-    return this.#core ? this.#core.text(core.STATE) : "unknown";
+    return this.#core ? core.text(this.#core, core.STATE) : "unknown";
   }
 
   #live() {
@@ -128,19 +128,19 @@ export class AuthClient {
   #start() {
     if (this.#freed) return;
     const config = this.#config;
-    const made = new core.Core();
-    if (!made.configure(config)) {
-      made.free();
+    const made = core.create();
+    if (!core.configure(made, config)) {
+      core.free(made);
       throw new AuthError("invalid_config", "the options could not be handed to the core");
     }
     this.#core = made;
     this.#tabs = new Tabs(config.refreshUrl, config.crossTab, (message) => {
       if (!this.#live()) return;
-      made.heard(message);
+      core.handle(made, core.HEARD, 0, message, 0, 0);
       this.#pump();
     }, () => {
       if (!this.#live()) return;
-      made.revisit(now());
+      core.handle(made, core.REVISIT, 0, 0, 0, now());
       this.#pump();
     });
   }
@@ -193,13 +193,13 @@ export class AuthClient {
   #pump() {
     const made = this.#core;
     while (!this.#freed) {
-      const kind = made.poll();
+      const kind = core.poll(made);
       if (kind === 0) return;
-      const id = made.subject();
+      const id = core.query(made, core.SUBJECT);
       const call = this.#calls[id];
       switch (kind) {
         case core.SEND:
-          if (call) this.#send(id, call, made.bearerHeader());
+          if (call) this.#send(id, call, core.bearerHeader(made));
           break;
         case core.PASS_THROUGH:
           if (call) {
@@ -219,24 +219,24 @@ export class AuthClient {
         case core.FAIL:
           if (call) {
             this.#finish(id, call);
-            const error = new AuthError(made.text(core.POLLED_CODE), made.text(core.POLLED), call.cause === undefined ? undefined : { cause: call.cause });
+            const error = new AuthError(core.text(made, core.POLLED_CODE), core.text(made, core.POLLED), call.cause === undefined ? undefined : { cause: call.cause });
             call.reject(error);
           }
           break;
         case core.RESOLVE:
           if (call) {
             this.#finish(id, call);
-            call.resolve(call.restore ? made.session() : undefined);
+            call.resolve(call.restore ? core.query(made, core.SESSION) === 1 : undefined);
           }
           break;
         case core.START_REFRESH:
           this.#tabs.lock(this.#config.timeoutMs, () => {
             if (!this.#live()) return this.#tabs.unlock();
-            made.refreshPermitted(id);
+            core.handle(made, core.REFRESH_PERMITTED, id, 0, 0, 0);
             this.#pump();
           }, () => {
             if (!this.#live()) return;
-            made.refreshFailed(id, core.LOCK_NOT_GRANTED);
+            core.handle(made, core.REFRESH_FAILED, id, core.LOCK_NOT_GRANTED, 0, 0);
             this.#pump();
           });
           break;
@@ -247,10 +247,10 @@ export class AuthClient {
           this.#tabs.unlock();
           break;
         case core.EMIT:
-          this.#emit(made.text(core.POLLED));
+          this.#emit(core.text(made, core.POLLED));
           break;
         case core.BROADCAST:
-          this.#tabs.say(made.text(core.POLLED));
+          this.#tabs.say(core.text(made, core.POLLED));
           break;
       }
     }
@@ -312,7 +312,7 @@ export class AuthClient {
     call.signal = signal;
     call.onAbort = () => this.#aborted(id, call);
     apply(addListener, signal, ["abort", call.onAbort, onceOnly]);
-    this.#core.begin(id, url, authorized, replay, now());
+    core.handle(this.#core, core.BEGIN, id, url, (authorized ? 1 : 0) | replay, now());
     this.#pump();
     return call.promise;
   }
@@ -338,7 +338,7 @@ export class AuthClient {
     const reason = abortReason(call.signal);
     if (call.controller) apply(abortController, call.controller, [reason]);
     call.reject(reason);
-    if (this.#live()) this.#core.forget(id);
+    if (this.#live()) core.handle(this.#core, core.FORGET, id, 0, 0, 0);
   }
 
   /** One attempt of API call `id`, with `authorization` (the header value) or none. */
@@ -372,14 +372,14 @@ export class AuthClient {
       apply(clearTimeout, undefined, [timer]);
       if (this.#calls[id] !== call || call.controller !== controller) return;
       call.response = response;
-      this.#core.response(id, apply(responseStatus, response, []));
+      core.handle(this.#core, core.RESPONSE, id, apply(responseStatus, response, []), 0, 0);
       this.#pump();
     }, (error) => {
       apply(clearTimeout, undefined, [timer]);
       if (this.#calls[id] !== call || call.controller !== controller) return;
       if (apply(signalAborted, signal, [])) return this.#aborted(id, call);
       call.cause = error;
-      this.#core.failed(id, timedOut ? core.TIMEOUT : core.NETWORK, core.API);
+      core.handle(this.#core, core.FAILED, id, timedOut ? core.TIMEOUT : core.NETWORK, core.API, 0);
       this.#pump();
     });
   }
@@ -443,11 +443,11 @@ export class AuthClient {
   #callRefresh(ticket) {
     this.#exchange(this.#config.refreshUrl, this.#config.refreshMethod, this.#sessionHeaders(), undefined, (status, text) => {
       if (!this.#live()) return;
-      this.#core.refreshAnswered(ticket, status, text, now());
+      core.handle(this.#core, core.REFRESH_ANSWERED, ticket, status, text ?? core.UNREAD, now());
       this.#pump();
     }, (failure) => {
       if (!this.#live()) return;
-      this.#core.refreshFailed(ticket, failure);
+      core.handle(this.#core, core.REFRESH_FAILED, ticket, failure, 0, 0);
       this.#pump();
     });
   }
@@ -455,7 +455,7 @@ export class AuthClient {
   #login(credentials) {
     let body;
     try {
-      body = encode(credentials, 64, false);
+      body = encode(credentials, 64);
     } catch {
       body = undefined;
     }
@@ -465,16 +465,16 @@ export class AuthClient {
     const headers = new Headers();
     apply(headersSet, headers, ["content-type", "application/json"]);
     return this.#callEndpoint(this.#config.loginUrl, headers, body, core.LOGIN, (id, status, text) => {
-      this.#core.loginAnswered(id, status, text, now());
+      core.handle(this.#core, core.LOGIN_ANSWERED, id, status, text ?? core.UNREAD, now());
     });
   }
 
   #logout() {
     // Local state first and whatever the server says: the user asked to be signed out.
-    this.#core.signOut();
+    core.handle(this.#core, core.SIGN_OUT, 0, 0, 0, 0);
     this.#pump();
     return this.#callEndpoint(this.#config.logoutUrl, this.#sessionHeaders(), undefined, core.LOGOUT, (id, status) => {
-      this.#core.logoutAnswered(id, status);
+      core.handle(this.#core, core.LOGOUT_ANSWERED, id, status, 0, 0);
     });
   }
 
@@ -490,7 +490,7 @@ export class AuthClient {
     }, (failure, error) => {
       if (!this.#live()) return;
       call.cause = error;
-      this.#core.failed(id, failure, endpoint);
+      core.handle(this.#core, core.FAILED, id, failure, endpoint, 0);
       this.#pump();
     });
     return call.promise;
@@ -500,7 +500,7 @@ export class AuthClient {
     if (this.#freed) return;
     const made = this.#core;
     if (made) {
-      made.close();
+      core.handle(made, core.CLOSE, 0, 0, 0, 0);
       this.#pump();
     }
     this.#freed = true;
@@ -513,7 +513,7 @@ export class AuthClient {
       call.reject(new AuthError("aborted", FREED));
     }
     this.#tabs?.close();
-    made?.free();
+    if (made) core.free(made);
   }
 }
 

@@ -1,6 +1,6 @@
 // The wasm core: instantiated with captured built-ins, and wrapped so that only this module
 // holds its exports and memory. Nothing here is exported that leads to either: callers get a
-// `Core` per client, whose methods take and return numbers and non-secret strings, plus
+// number per client and functions that take and return numbers and non-secret strings, plus
 // `bearerHeader()`, which builds the header value from the token's bytes in place.
 import {
   apply, bag, compile, compileStreaming, decode, decoder, encodeInto, encoder,
@@ -21,6 +21,8 @@ export const SEND = 1, PASS_THROUGH = 2, DELIVER = 3, FAIL = 4, RESOLVE = 5,
 export const NEVER = 0, AFTER_ANSWER = 2, ANYTIME = 6;
 /** What `Core::text` writes. */
 export const POLLED = 0, POLLED_CODE = 1, STATE = 2;
+/** `b` of a `REFRESH_ANSWERED` or `LOGIN_ANSWERED` whose body was not read. */
+export const UNREAD = -1;
 /** `failure` of `Core::failed` and `Core::refresh_failed`. */
 export const NETWORK = 0, TIMEOUT = 1, LOCK_NOT_GRANTED = 2;
 /** `endpoint` of `Core::failed`. */
@@ -110,82 +112,52 @@ function view(at, length) {
   return new Uint8Array(apply(memoryBuffer, memory, []), at, length);
 }
 
-// `Core::handle` inputs, `Core::query` questions (src/exports.rs).
-const BEGIN = 1, RESPONSE = 2, FAILED = 3, FORGET = 4, REFRESH = 5, RESTORE = 6,
+/** `Core::handle` inputs (src/exports.rs). */
+export const BEGIN = 1, RESPONSE = 2, FAILED = 3, FORGET = 4, REFRESH = 5, RESTORE = 6,
   REFRESH_PERMITTED = 7, REFRESH_ANSWERED = 8, REFRESH_FAILED = 9, LOGIN_ANSWERED = 10,
   SIGN_OUT = 11, LOGOUT_ANSWERED = 12, HEARD = 13, REVISIT = 14, CLOSE = 15;
-const SUBJECT = 0, SESSION = 1, TOKEN_AT = 2, TOKEN_LEN = 3, OUTPUT_AT = 4, AUTHENTICATED = 5,
-  EXPIRES_AT = 6;
+/** `Core::query` questions. */
+export const SUBJECT = 0, SESSION = 1, AUTHENTICATED = 5, EXPIRES_AT = 6;
+const TOKEN_AT = 2, TOKEN_LEN = 3, OUTPUT_AT = 4;
 
-/** One client's core. */
-export class Core {
-  #at;
+// One client's core is the number `create()` returns; the functions below take it first.
 
-  constructor() {
-    this.#at = exports.core_new();
-  }
+export const create = () => exports.core_new();
+export const free = (core) => exports.__wbg_core_free(core, 0);
+export const poll = (core) => exports.core_poll(core);
+/** The number `which` (see the questions above). */
+export const query = (core, which) => exports.core_query(core, which);
 
-  /** Writes `text` to the core's input; returns the number of bytes written. */
-  #write(text) {
-    const room = text.length * 3;
-    const at = exports.core_input(this.#at, room);
-    return apply(encodeInto, encoder, [text, view(at, room)]).written;
-  }
+/** Reports input `event`; `a` and `b` are numbers or the text the event carries (see
+ *  src/exports.rs), which is written to the core's input and passed as its length. */
+export function handle(core, event, subject, a, b, at) {
+  exports.core_handle(core, event, subject, typeof a === "string" ? write(core, a) : a,
+    typeof b === "string" ? write(core, b) : b, at);
+}
 
-  #handle(event, subject, a, b, at) {
-    exports.core_handle(this.#at, event, subject, a, b, at);
-  }
+/** Writes `text` to the core's input; returns the number of bytes written. */
+function write(core, text) {
+  const room = text.length * 3;
+  const at = exports.core_input(core, room);
+  return apply(encodeInto, encoder, [text, view(at, room)]).written;
+}
 
-  #query(which) {
-    return exports.core_query(this.#at, which);
-  }
+/** Text `which` (see the constants above), decoded. */
+export function text(core, which) {
+  const length = exports.core_text(core, which);
+  return length === 0 ? "" : apply(decode, decoder, [view(query(core, OUTPUT_AT), length)]);
+}
 
-  /** Text `which` (see the constants above), decoded. */
-  text(which) {
-    const length = exports.core_text(this.#at, which);
-    return length === 0 ? "" : apply(decode, decoder, [view(this.#query(OUTPUT_AT), length)]);
-  }
+/** The header value for the token the polled `Send` carries, or `undefined`. */
+export function bearerHeader(core) {
+  const length = query(core, TOKEN_LEN);
+  if (length === 0) return undefined;
+  return "Bearer " + apply(decode, decoder, [view(query(core, TOKEN_AT), length)]);
+}
 
-  /** The header value for the token the polled `Send` carries, or `undefined`. */
-  bearerHeader() {
-    const length = this.#query(TOKEN_LEN);
-    if (length === 0) return undefined;
-    return "Bearer " + apply(decode, decoder, [view(this.#query(TOKEN_AT), length)]);
-  }
-
-  /** Hands the core the options it decides with; false if it refused them. */
-  configure(config) {
-    let text = config.tokenField + "\n" + (config.loginTokenField ?? "") + "\n" + config.expiresInField;
-    for (let i = 0; i < config.apiOrigins.length; i++) text += "\n" + config.apiOrigins[i];
-    return exports.core_configure(this.#at, this.#write(text), config.refreshLeewayMs, config.timeoutMs) !== 0;
-  }
-
-  poll() { return exports.core_poll(this.#at); }
-  subject() { return this.#query(SUBJECT); }
-  session() { return this.#query(SESSION) === 1; }
-  authenticated() { return this.#query(AUTHENTICATED) === 1; }
-  expiresAt() { return this.#query(EXPIRES_AT); }
-  /** `replay`: NEVER, AFTER_ANSWER or ANYTIME. */
-  begin(id, url, hasAuthorization, replay, at) {
-    this.#handle(BEGIN, id, this.#write(url), (hasAuthorization ? 1 : 0) | replay, at);
-  }
-  response(id, status) { this.#handle(RESPONSE, id, status, 0, 0); }
-  failed(id, failure, endpoint) { this.#handle(FAILED, id, failure, endpoint, 0); }
-  forget(id) { this.#handle(FORGET, id, 0, 0, 0); }
-  refresh(id) { this.#handle(REFRESH, id, 0, 0, 0); }
-  restore(id) { this.#handle(RESTORE, id, 0, 0, 0); }
-  refreshPermitted(ticket) { this.#handle(REFRESH_PERMITTED, ticket, 0, 0, 0); }
-  refreshAnswered(ticket, status, body, at) {
-    this.#handle(REFRESH_ANSWERED, ticket, status, body === undefined ? -1 : this.#write(body), at);
-  }
-  refreshFailed(ticket, failure) { this.#handle(REFRESH_FAILED, ticket, failure, 0, 0); }
-  loginAnswered(id, status, body, at) {
-    this.#handle(LOGIN_ANSWERED, id, status, body === undefined ? -1 : this.#write(body), at);
-  }
-  signOut() { this.#handle(SIGN_OUT, 0, 0, 0, 0); }
-  logoutAnswered(id, status) { this.#handle(LOGOUT_ANSWERED, id, status, 0, 0); }
-  heard(message) { this.#handle(HEARD, 0, this.#write(message), 0, 0); }
-  revisit(at) { this.#handle(REVISIT, 0, 0, 0, at); }
-  close() { this.#handle(CLOSE, 0, 0, 0, 0); }
-  free() { exports.__wbg_core_free(this.#at, 0); }
+/** Hands the core the options it decides with; false if it refused them. */
+export function configure(core, config) {
+  let lines = config.tokenField + "\n" + (config.loginTokenField ?? "") + "\n" + config.expiresInField;
+  for (let i = 0; i < config.apiOrigins.length; i++) lines += "\n" + config.apiOrigins[i];
+  return exports.core_configure(core, write(core, lines), config.refreshLeewayMs, config.timeoutMs) !== 0;
 }

@@ -272,7 +272,7 @@ impl Core {
                 f64::from(u8::from(*session))
             }
             (query::TOKEN_AT, _) => token.map_or(0, |token| token.as_ptr() as usize) as f64,
-            (query::TOKEN_LEN, _) => token.map_or(0, str::len) as f64,
+            (query::TOKEN_LEN, _) => token.map_or(0, <[u8]>::len) as f64,
             (query::OUTPUT_AT, _) => self.output.as_ptr() as usize as f64,
             (query::AUTHENTICATED, _) => {
                 f64::from(u8::from(machine.is_some_and(Machine::is_authenticated)))
@@ -288,7 +288,7 @@ impl Core {
         self.input.get(..len as usize).unwrap_or(&[])
     }
 
-    fn polled_token(&self) -> Option<&str> {
+    fn polled_token(&self) -> Option<&[u8]> {
         match (&self.polled, &self.machine) {
             (
                 Some(Action::Send {

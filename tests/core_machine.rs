@@ -18,9 +18,8 @@ mod invariants;
 
 use authfetch::core::{
     Action, AuthError, Bearer, Endpoint, ErrorCode, Failure, Machine, Message, Options,
-    RefreshOutcome, RefreshTicket, Replay, State, Value,
+    RefreshOutcome, RefreshTicket, Replay, State,
 };
-use invariants::grant;
 
 const API: &str = "https://api.example";
 const URL: &str = "https://api.example/v1/items";
@@ -151,6 +150,17 @@ impl Driver {
     }
 }
 
+/// A refresh answer's grant for `token`, living `expires_in` seconds when given.
+fn grant(token: &str, expires_in: Option<f64>) -> authfetch::core::Grant {
+    parse_grant(
+        Some(&token_body(token, expires_in)),
+        "refresh",
+        "access_token",
+        "expires_in",
+    )
+    .unwrap()
+}
+
 fn token_body(token: &str, expires_in: Option<f64>) -> Vec<u8> {
     match expires_in {
         Some(seconds) => format!(r#"{{"access_token":"{token}","expires_in":{seconds}}}"#),
@@ -257,7 +267,7 @@ fn a_fresh_page_refreshes_before_its_first_api_call() {
         }) => *bearer,
         other => panic!("{other:?}"),
     };
-    assert_eq!(d.m.token(bearer).unwrap().expose(), "t");
+    assert_eq!(d.m.token(bearer).unwrap().expose(), b"t");
     assert!(d.m.is_authenticated());
     assert_eq!(d.m.expires_at(), Some(T0 + 5.0 + 300_000.0));
     assert_eq!(d.m.state(), Some(State::SignedIn));
@@ -297,7 +307,7 @@ fn fifty_requests_on_an_expired_token_make_exactly_one_refresh() {
             .all(|(i, (id, bearer))| *id == i as u64 + 1 && *bearer == Some(new))
     );
     assert!(d.m.token(old).is_none(), "the old token is gone");
-    assert_eq!(d.m.token(new).unwrap().expose(), "new");
+    assert_eq!(d.m.token(new).unwrap().expose(), b"new");
 }
 
 #[test]
@@ -567,8 +577,14 @@ fn jwt(claims: &str) -> String {
 }
 
 fn jwt_grant(claims: &str) -> authfetch::core::Grant {
-    let body = Value::object([("access_token", Value::string(jwt(claims)))]);
-    parse_grant(Some(&body), "refresh", "access_token", "expires_in").unwrap()
+    let body = format!(r#"{{"access_token":"{}"}}"#, jwt(claims));
+    parse_grant(
+        Some(body.as_bytes()),
+        "refresh",
+        "access_token",
+        "expires_in",
+    )
+    .unwrap()
 }
 
 #[test]
@@ -608,14 +624,17 @@ fn jwt_exp_without_iat_is_an_absolute_time_and_expires_in_wins_over_the_jwt() {
     d.drain();
     assert_eq!(d.m.expires_at(), Some(T0 + 120_000.0));
 
-    let body = Value::object([
-        (
-            "access_token",
-            Value::string(jwt(r#"{"iat":0,"exp":999999}"#)),
-        ),
-        ("expires_in", Value::Number(42.0)),
-    ]);
-    let preferred = parse_grant(Some(&body), "refresh", "access_token", "expires_in").unwrap();
+    let body = format!(
+        r#"{{"access_token":"{}","expires_in":42}}"#,
+        jwt(r#"{"iat":0,"exp":999999}"#)
+    );
+    let preferred = parse_grant(
+        Some(body.as_bytes()),
+        "refresh",
+        "access_token",
+        "expires_in",
+    )
+    .unwrap();
     assert_eq!(
         preferred.lifetime(),
         authfetch::core::Lifetime::FromArrival(42_000.0)
@@ -986,7 +1005,7 @@ fn tokens_never_print() {
     let token = d.m.token(bearer).unwrap();
     assert_eq!(
         token.expose(),
-        "secret-token-value",
+        b"secret-token-value",
         "the token is there to leak"
     );
     let printed = format!(
@@ -1089,7 +1108,7 @@ fn a_401_for_a_login_token_while_a_stale_refresh_waits_refreshes_before_retrying
         panic!("{actions:?}")
     };
     assert_ne!(*fresh, login);
-    assert_eq!(d.m.token(*fresh).unwrap().expose(), "fresh");
+    assert_eq!(d.m.token(*fresh).unwrap().expose(), b"fresh");
     assert_eq!(d.response(3, 401), Fate::Deliver, "one retry only");
 }
 

@@ -1,17 +1,23 @@
 #![no_main]
-// Login, refresh and logout answers: any status with any body.
+// Login, refresh and logout answers: any status with any body, mostly JSON-shaped.
 use authfetch::core::grant::{classify_login, classify_logout, classify_refresh, parse_grant};
 use libfuzzer_sys::arbitrary::Unstructured;
 use libfuzzer_sys::fuzz_target;
 
-mod value;
+mod answer;
 
 fuzz_target!(|data: &[u8]| {
     let mut u = Unstructured::new(data);
-    let Ok(status) = u.arbitrary::<u16>() else { return };
-    let Ok(json) = u.arbitrary::<bool>() else { return };
-    let Ok(body) = value::value(&mut u, 3) else { return };
-    let body = json.then_some(&body);
+    let Ok(status) = u.arbitrary::<u16>() else {
+        return;
+    };
+    let Ok(read) = u.arbitrary::<bool>() else {
+        return;
+    };
+    let Ok(body) = answer::json(&mut u, 3) else {
+        return;
+    };
+    let body = read.then_some(body.as_bytes());
     let _ = parse_grant(body, "refresh", "access_token", "expires_in");
     let _ = classify_refresh(status, body, "token", "expires_in");
     let _ = classify_login(status, body, Some("access_token"), "expires_in");

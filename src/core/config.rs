@@ -40,13 +40,20 @@ impl Options {
     /// (empty: the login answer carries no token) and `expiresInField`, then one API origin
     /// per line. `None` when a line is missing or empty where it may not be.
     pub fn from_lines(text: &str, refresh_leeway_ms: f64, timeout_ms: u32) -> Option<Self> {
-        let mut lines = text.split('\n');
-        let token_field = lines.next().filter(|f| !f.is_empty())?.to_owned();
-        let login_token_field = lines
-            .next()
-            .map(|f| (!f.is_empty()).then(|| f.to_owned()))?;
-        let expires_in_field = lines.next().filter(|f| !f.is_empty())?.to_owned();
-        let api_origins: Vec<String> = lines.map(ToOwned::to_owned).collect();
+        // By hand rather than `str::split`: its searcher weighs on the wasm bundle.
+        let mut lines = Vec::new();
+        let mut start = 0;
+        for (at, byte) in text.bytes().chain([b'\n']).enumerate() {
+            if byte == b'\n' {
+                lines.push(text.get(start..at)?.to_owned());
+                start = at + 1;
+            }
+        }
+        let mut lines = lines.into_iter();
+        let token_field = lines.next().filter(|f| !f.is_empty())?;
+        let login_token_field = lines.next().map(|f| (!f.is_empty()).then_some(f))?;
+        let expires_in_field = lines.next().filter(|f| !f.is_empty())?;
+        let api_origins: Vec<String> = lines.collect();
         let usable = !api_origins.is_empty()
             && refresh_leeway_ms >= 0.0
             && timeout_ms > 0

@@ -80,15 +80,17 @@ pub(crate) fn words(parts: &[&str]) -> String {
 }
 
 /// A whole number in decimal, without `format!`: its machinery would weigh on the wasm bundle.
-pub(crate) fn decimal(mut n: u64) -> String {
-    let mut digits = Vec::new();
-    loop {
-        digits.push(b'0' + (n % 10) as u8);
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+pub(crate) fn decimal(n: u64) -> String {
+    let mut power = 1;
+    while power <= n / 10 {
+        power *= 10;
     }
-    digits.reverse();
-    String::from_utf8(digits).unwrap_or_default()
+    let mut out = String::new();
+    while power > 0 {
+        let digit = (n / power % 10) as usize;
+        // Not `String::push(char)`: its UTF-8 encoder would weigh on the wasm bundle.
+        out.push_str("0123456789".get(digit..=digit).unwrap_or_default());
+        power /= 10;
+    }
+    out
 }

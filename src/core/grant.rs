@@ -5,9 +5,9 @@
 use crate::prelude::*;
 
 use crate::core::error::{AuthError, ErrorCode, decimal, words};
+use crate::core::json::{self, Field, Unread};
 use crate::core::jwt;
 use crate::core::token::Token;
-use crate::core::value::Value;
 
 /// A new access token from a login or refresh answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,10 +46,10 @@ pub enum RefreshOutcome {
     Failed(AuthError),
 }
 
-/// Reads a token and its lifetime out of an answer's JSON body (`None`: not JSON).
+/// Reads a token and its lifetime out of an answer's body (`None`: it could not be read).
 /// `endpoint` names the call in messages ("login", "refresh").
 pub fn parse_grant(
-    body: Option<&Value>,
+    body: Option<&[u8]>,
     endpoint: &str,
     token_field: &str,
     expires_in_field: &str,
@@ -59,13 +59,16 @@ pub fn parse_grant(
         message.push_str(&words(what));
         AuthError::new(ErrorCode::BadResponse, message)
     };
-    let body = body.ok_or_else(|| bad(&["is not JSON"]))?;
-    if !matches!(body, Value::Object(_)) {
-        return Err(bad(&["is not a JSON object"]));
-    }
-    let token = match body.get(token_field) {
-        Value::Undefined => return Err(bad(&["has no \"", token_field, "\" field"])),
-        Value::String(text) if !text.is_empty() => text,
+    let [mut token, expires_in] = match body
+        .map(|body| json::fields(body, [token_field.as_bytes(), expires_in_field.as_bytes()]))
+    {
+        Some(Ok(found)) => found,
+        Some(Err(Unread::NotObject)) => return Err(bad(&["is not a JSON object"])),
+        _ => return Err(bad(&["is not JSON"])),
+    };
+    let token = match &mut token {
+        Field::Absent => return Err(bad(&["has no \"", token_field, "\" field"])),
+        Field::String(bytes) if !bytes.is_empty() => core::mem::take(bytes),
         _ => {
             return Err(bad(&[
                 "field \"",
@@ -74,18 +77,19 @@ pub fn parse_grant(
             ]));
         }
     };
+    let token = Token::new(token);
     // Only visible ASCII survives as a header value in every browser; anything else would make
     // every authenticated request throw later.
-    if !token.bytes().all(|b| b.is_ascii_graphic()) {
+    if !token.expose().iter().all(u8::is_ascii_graphic) {
         return Err(bad(&[
             "field \"",
             token_field,
             "\" has characters not allowed in a header",
         ]));
     }
-    let lifetime = match body.get(expires_in_field) {
-        Value::Undefined | Value::Null => lifetime_from_jwt(token),
-        Value::Number(seconds) if seconds.is_finite() && *seconds >= 0.0 => {
+    let lifetime = match expires_in {
+        Field::Absent | Field::Null => lifetime_from_jwt(token.expose()),
+        Field::Number(seconds) if seconds.is_finite() && seconds >= 0.0 => {
             Lifetime::FromArrival(seconds * 1000.0)
         }
         _ => {
@@ -96,13 +100,10 @@ pub fn parse_grant(
             ]));
         }
     };
-    Ok(Grant {
-        token: Token::new(token.clone()),
-        lifetime,
-    })
+    Ok(Grant { token, lifetime })
 }
 
-fn lifetime_from_jwt(token: &str) -> Lifetime {
+fn lifetime_from_jwt(token: &[u8]) -> Lifetime {
     match jwt::peek(token) {
         Some(jwt::TimeClaims {
             exp: Some(exp),
@@ -113,10 +114,10 @@ fn lifetime_from_jwt(token: &str) -> Lifetime {
     }
 }
 
-/// What a refresh answer with `status` and `body` (`None`: not JSON) means.
+/// What a refresh answer with `status` and `body` (`None`: not read) means.
 pub fn classify_refresh(
     status: u16,
-    body: Option<&Value>,
+    body: Option<&[u8]>,
     token_field: &str,
     expires_in_field: &str,
 ) -> RefreshOutcome {
@@ -140,7 +141,7 @@ pub fn classify_refresh(
 /// carries no access token, so the client refreshes next), or the error.
 pub fn classify_login(
     status: u16,
-    body: Option<&Value>,
+    body: Option<&[u8]>,
     token_field: Option<&str>,
     expires_in_field: &str,
 ) -> Result<Option<Grant>, AuthError> {

@@ -1,25 +1,72 @@
-//! A strict JSON reader: login and refresh answers, the options object and JWT payloads
-//! arrive as text and become [`Value`]s here, so the token never sits in a JavaScript object.
+//! A strict JSON reader for login and refresh answers and JWT payloads: it checks the whole
+//! text and keeps only the top-level fields asked for, so no tree of values is built and the
+//! token is decoded once, into the buffer that becomes the [`crate::core::Token`].
 
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use crate::core::value::Value;
-
 /// Nesting deeper than this makes a document unreadable rather than risk the stack.
 const MAX_DEPTH: u32 = 32;
 
-/// `text` as a value, reading containers `depth` levels deep (deeper ones become
-/// [`Value::Other`]); `None` unless it is exactly one JSON value, surrounded by whitespace at
-/// most.
-pub fn parse(text: &[u8], depth: u32) -> Option<Value> {
+/// What a field of the object read holds.
+#[derive(Debug, PartialEq)]
+pub enum Field {
+    /// The object has no such field.
+    Absent,
+    /// `null`.
+    Null,
+    /// A number.
+    Number(f64),
+    /// A string, its escapes decoded to UTF-8.
+    String(Vec<u8>),
+    /// `true`, `false`, an array or an object, named for messages ("an array").
+    Other(&'static str),
+}
+
+impl Drop for Field {
+    /// An answer's token is decoded into one of these: what is not taken from it is overwritten,
+    /// so no copy lingers in (wasm) memory.
+    fn drop(&mut self) {
+        if let Field::String(bytes) = self {
+            crate::core::token::overwrite(core::mem::take(bytes));
+        }
+    }
+}
+
+/// Why a text was not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unread {
+    /// Not exactly one JSON value, surrounded by whitespace at most.
+    NotJson,
+    /// JSON, but not an object.
+    NotObject,
+}
+
+/// The fields `names` of the JSON object `text`, in the order asked. Of a key written twice,
+/// the last counts (as `JSON.parse` reads it); a name asked twice is answered once, first.
+pub fn fields<const N: usize>(text: &[u8], names: [&[u8]; N]) -> Result<[Field; N], Unread> {
+    let mut found = [const { Field::Absent }; N];
     let mut reader = Reader {
         bytes: text,
         pos: 0,
     };
-    let value = reader.value(depth, 0)?;
     reader.whitespace();
-    (reader.pos == text.len()).then_some(value)
+    let read = if reader.peek() == Some(b'{') {
+        reader.members(0, Some((&names, &mut found)))
+    } else {
+        reader.value(0).and(Some(false))
+    };
+    reader.whitespace();
+    match read {
+        Some(is_object) if reader.pos == text.len() => {
+            if is_object {
+                Ok(found)
+            } else {
+                Err(Unread::NotObject)
+            }
+        }
+        _ => Err(Unread::NotJson),
+    }
 }
 
 /// 10^exponent, exact up to 10^22; beyond about 10^308 it is infinite, which the callers treat
@@ -28,13 +75,15 @@ fn power_of_ten(exponent: u32) -> f64 {
     (0..exponent.min(400)).fold(1.0, |power, _| power * 10.0)
 }
 
-/// A strict JSON reader over bytes that keeps only what the peek needs.
+/// The fields a caller asked for, and where they go.
+type Wanted<'n, 'f> = Option<(&'n [&'n [u8]], &'f mut [Field])>;
+
 struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
     }
@@ -55,94 +104,85 @@ impl Reader<'_> {
         }
     }
 
-    /// A value; containers nested deeper than `depth` are skipped and become
-    /// [`Value::Other`].
-    fn value(&mut self, depth: u32, nesting: u32) -> Option<Value> {
-        // The same limit as `skip_value`'s, so a large `depth` cannot recurse without bound.
-        if nesting > MAX_DEPTH {
-            return None;
-        }
-        self.whitespace();
-        match self.peek()? {
-            b'"' => self.string().map(Value::String),
-            b'-' | b'0'..=b'9' => self.number().map(Value::Number),
-            b't' => self.literal(b"true").map(|()| Value::Bool(true)),
-            b'f' => self.literal(b"false").map(|()| Value::Bool(false)),
-            b'n' => self.literal(b"null").map(|()| Value::Null),
-            b'[' if depth == 0 => self.skip_value(nesting).map(|()| Value::Other("an array")),
-            b'{' if depth == 0 => self.skip_value(nesting).map(|()| Value::Other("an object")),
-            open @ (b'[' | b'{') => {
-                self.pos += 1;
-                let close = if open == b'[' { b']' } else { b'}' };
-                let (mut items, mut entries) = (Vec::new(), Vec::new());
-                self.whitespace();
-                if self.peek() == Some(close) {
-                    self.pos += 1;
-                } else {
-                    loop {
-                        self.whitespace();
-                        if open == b'{' {
-                            let key = self.string()?;
-                            self.whitespace();
-                            self.eat(b':')?;
-                            entries.push((key, self.value(depth - 1, nesting + 1)?));
-                        } else {
-                            items.push(self.value(depth - 1, nesting + 1)?);
-                        }
-                        self.whitespace();
-                        match self.bump()? {
-                            b',' => continue,
-                            b if b == close => break,
-                            _ => return None,
-                        }
-                    }
-                }
-                Some(if open == b'[' {
-                    Value::Array(items)
-                } else {
-                    Value::Object(entries)
-                })
-            }
-            _ => None,
-        }
-    }
-
-    fn skip_value(&mut self, depth: u32) -> Option<()> {
+    /// One value at `depth` levels of nesting; `Some(true)` for an object.
+    fn value(&mut self, depth: u32) -> Option<bool> {
         if depth > MAX_DEPTH {
             return None;
         }
         self.whitespace();
         match self.peek()? {
-            b'"' => self.string().map(drop),
-            b'-' | b'0'..=b'9' => self.number().map(drop),
-            b't' => self.literal(b"true"),
-            b'f' => self.literal(b"false"),
-            b'n' => self.literal(b"null"),
-            open @ (b'[' | b'{') => {
-                self.pos += 1;
-                let close = if open == b'[' { b']' } else { b'}' };
-                self.whitespace();
-                if self.peek() == Some(close) {
-                    self.pos += 1;
-                    return Some(());
-                }
-                loop {
-                    if open == b'{' {
-                        self.whitespace();
-                        self.string()?;
-                        self.whitespace();
-                        self.eat(b':')?;
-                    }
-                    self.skip_value(depth + 1)?;
-                    self.whitespace();
-                    match self.bump()? {
-                        b',' => continue,
-                        b if b == close => return Some(()),
-                        _ => return None,
-                    }
+            b'"' => self.string().map(|_| false),
+            b'-' | b'0'..=b'9' => self.number().map(|_| false),
+            b't' => self.literal(b"true").map(|()| false),
+            b'f' => self.literal(b"false").map(|()| false),
+            b'n' => self.literal(b"null").map(|()| false),
+            b'[' => self.items(depth).map(|()| false),
+            b'{' => self.members(depth, None),
+            _ => None,
+        }
+    }
+
+    /// The value of a wanted field, kept.
+    fn field(&mut self, depth: u32) -> Option<Field> {
+        self.whitespace();
+        Some(match self.peek()? {
+            b'"' => Field::String(decode(self.string()?)),
+            b'-' | b'0'..=b'9' => Field::Number(self.number()?),
+            b'n' => self.literal(b"null").map(|()| Field::Null)?,
+            b'{' => self.value(depth).map(|_| Field::Other("an object"))?,
+            b'[' => self.value(depth).map(|_| Field::Other("an array"))?,
+            _ => self.value(depth).map(|_| Field::Other("a boolean"))?,
+        })
+    }
+
+    /// An array, from its `[`.
+    fn items(&mut self, depth: u32) -> Option<()> {
+        self.pos += 1;
+        self.whitespace();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return Some(());
+        }
+        loop {
+            self.value(depth + 1)?;
+            self.whitespace();
+            match self.bump()? {
+                b',' => {}
+                b']' => return Some(()),
+                _ => return None,
+            }
+        }
+    }
+
+    /// An object, from its `{`, keeping the fields `wanted` asks for; `Some(true)`.
+    fn members(&mut self, depth: u32, mut wanted: Wanted<'_, '_>) -> Option<bool> {
+        self.pos += 1;
+        self.whitespace();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            return Some(true);
+        }
+        loop {
+            self.whitespace();
+            let key = self.string()?;
+            self.whitespace();
+            self.eat(b':')?;
+            let slot = wanted.as_mut().and_then(|(names, found)| {
+                let index = names.iter().position(|name| same_text(key, name))?;
+                found.get_mut(index)
+            });
+            match slot {
+                Some(slot) => *slot = self.field(depth + 1)?,
+                None => {
+                    self.value(depth + 1)?;
                 }
             }
-            _ => None,
+            self.whitespace();
+            match self.bump()? {
+                b',' => {}
+                b'}' => return Some(true),
+                _ => return None,
+            }
         }
     }
 
@@ -217,59 +257,108 @@ impl Reader<'_> {
         (self.pos > start).then_some(())
     }
 
-    /// A JSON string with its escapes decoded (a key may legally be written `"\u0065xp"`).
-    fn string(&mut self) -> Option<String> {
+    /// A JSON string, checked: what is between its quotes, escapes still written out.
+    fn string(&mut self) -> Option<&'a [u8]> {
         self.eat(b'"')?;
-        // Room for everything up to the next quote at once: a buffer that grew would leave
-        // pieces of a token behind in the memory it gave back.
-        let rest = self.bytes.get(self.pos..).unwrap_or_default();
-        let mut out =
-            Vec::with_capacity(rest.iter().position(|&b| b == b'"').unwrap_or(rest.len()));
+        let start = self.pos;
         loop {
             match self.bump()? {
-                b'"' => return String::from_utf8(out).ok(),
+                b'"' => return self.bytes.get(start..self.pos - 1),
                 b'\\' => {
-                    let decoded = match self.bump()? {
-                        b'"' => '"',
-                        b'\\' => '\\',
-                        b'/' => '/',
-                        b'b' => '\u{8}',
-                        b'f' => '\u{c}',
-                        b'n' => '\n',
-                        b'r' => '\r',
-                        b't' => '\t',
-                        b'u' => self.unicode_escape()?,
-                        _ => return None,
-                    };
-                    let mut buffer = [0u8; 4];
-                    out.extend_from_slice(decoded.encode_utf8(&mut buffer).as_bytes());
+                    escape(self.bytes, &mut self.pos)?;
                 }
                 byte if byte < 0x20 => return None,
-                byte => out.push(byte),
+                _ => {}
             }
         }
     }
+}
 
-    fn unicode_escape(&mut self) -> Option<char> {
-        let first = self.hex4()?;
-        if (0xD800..0xDC00).contains(&first) {
-            self.eat(b'\\')?;
-            self.eat(b'u')?;
-            let second = self.hex4()?;
-            if !(0xDC00..0xE000).contains(&second) {
-                return None;
-            }
-            return char::from_u32(0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00));
-        }
-        char::from_u32(first)
-    }
-
-    fn hex4(&mut self) -> Option<u32> {
+/// The escape after a backslash at `*pos` (moved past it), as a code point; `None` when it is
+/// not one JSON allows (a lone surrogate included).
+fn escape(bytes: &[u8], pos: &mut usize) -> Option<u32> {
+    let next = |pos: &mut usize| {
+        let byte = bytes.get(*pos).copied();
+        *pos += 1;
+        byte
+    };
+    let hex4 = |pos: &mut usize| {
         let mut value = 0;
         for _ in 0..4 {
-            let digit = char::from(self.bump()?).to_digit(16)?;
-            value = value * 16 + digit;
+            value = value * 16 + char::from(next(pos)?).to_digit(16)?;
         }
         Some(value)
+    };
+    Some(match next(pos)? {
+        b'"' => 0x22,
+        b'\\' => 0x5C,
+        b'/' => 0x2F,
+        b'b' => 0x08,
+        b'f' => 0x0C,
+        b'n' => 0x0A,
+        b'r' => 0x0D,
+        b't' => 0x09,
+        b'u' => {
+            let first = hex4(pos)?;
+            match first {
+                0xD800..=0xDBFF => {
+                    (next(pos)? == b'\\' && next(pos)? == b'u').then_some(())?;
+                    let second = hex4(pos)?;
+                    if !(0xDC00..=0xDFFF).contains(&second) {
+                        return None;
+                    }
+                    0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)
+                }
+                0xDC00..=0xDFFF => return None,
+                _ => first,
+            }
+        }
+        _ => return None,
+    })
+}
+
+/// The string `raw` (as [`Reader::string`] checked it) decoded, each byte handed to `each`.
+fn unescape(raw: &[u8], mut each: impl FnMut(u8)) {
+    let mut pos = 0;
+    while let Some(&byte) = raw.get(pos) {
+        pos += 1;
+        if byte != b'\\' {
+            each(byte);
+            continue;
+        }
+        // UTF-8 by hand: `char::encode_utf8` brings a panic path into the wasm bundle.
+        let code = escape(raw, &mut pos).unwrap_or_default();
+        let continuations = match code {
+            0..=0x7F => 0,
+            0x80..=0x7FF => 1,
+            0x800..=0xFFFF => 2,
+            _ => 3,
+        };
+        let lead: u32 = [0, 0xC0, 0xE0, 0xF0]
+            .get(continuations)
+            .copied()
+            .unwrap_or_default();
+        each((lead | (code >> (6 * continuations))) as u8);
+        for shift in (0..continuations).rev() {
+            each((0x80 | ((code >> (6 * shift)) & 0x3F)) as u8);
+        }
     }
+}
+
+/// `raw` decoded into a buffer that never grows (escapes only shrink a string), so a token
+/// leaves no partial copies behind in memory it gave back.
+fn decode(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    unescape(raw, |byte| out.push(byte));
+    out
+}
+
+/// Whether the string `raw` decodes to `name` (a key may legally be written `"\u0065xp"`).
+fn same_text(raw: &[u8], name: &[u8]) -> bool {
+    let (mut at, mut same) = (0, true);
+    unescape(raw, |byte| {
+        same &= name.get(at) == Some(&byte);
+        at += 1;
+    });
+    same && at == name.len()
 }

@@ -4,8 +4,7 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use crate::core::json;
-use crate::core::value::Value;
+use crate::core::json::{self, Field};
 
 /// Tokens longer than this are not peeked at (they still work; expiry is then learnt from 401s).
 const MAX_TOKEN_BYTES: usize = 16 * 1024;
@@ -21,35 +20,34 @@ pub struct TimeClaims {
 
 /// The time claims of `token` if it is a compact JWS (three base64url parts) whose payload is
 /// a JSON object; `None` for opaque tokens and anything malformed.
-pub fn peek(token: &str) -> Option<TimeClaims> {
+pub fn peek(token: &[u8]) -> Option<TimeClaims> {
     if token.len() > MAX_TOKEN_BYTES {
         return None;
     }
-    let mut parts = token.split('.');
-    let (_header, payload, _signature) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() {
+    // header.payload.signature: exactly two dots.
+    let mut dots = token.iter().enumerate().filter(|(_, byte)| **byte == b'.');
+    let (first, second) = (dots.next()?.0, dots.next()?.0);
+    if dots.next().is_some() {
         return None;
     }
-    let payload = base64url_decode(payload)?;
-    let claims = json::parse(&payload, 1)?;
-    if !matches!(claims, Value::Object(_)) {
-        return None;
-    }
-    let time = |name: &str| match claims.get(name) {
-        Value::Number(seconds) if seconds.is_finite() && *seconds >= 0.0 => Some(*seconds),
+    let payload = token.get(first + 1..second)?;
+    let [exp, iat] = json::fields(&base64url_decode(payload)?, [b"exp", b"iat"]).ok()?;
+    let time = |field: Field| match field {
+        Field::Number(seconds) if seconds.is_finite() && seconds >= 0.0 => Some(seconds),
         _ => None,
     };
     Some(TimeClaims {
-        exp: time("exp"),
-        iat: time("iat"),
+        exp: time(exp),
+        iat: time(iat),
     })
 }
 
-fn base64url_decode(text: &str) -> Option<Vec<u8>> {
-    let text = text.trim_end_matches('=');
+fn base64url_decode(text: &[u8]) -> Option<Vec<u8>> {
+    let padding = text.iter().rev().take_while(|&&byte| byte == b'=').count();
+    let text = text.get(..text.len() - padding)?;
     let mut out = Vec::with_capacity(text.len() * 3 / 4);
     let (mut buffer, mut bits) = (0u32, 0u32);
-    for byte in text.bytes() {
+    for &byte in text {
         let sextet = match byte {
             b'A'..=b'Z' => byte - b'A',
             b'a'..=b'z' => byte - b'a' + 26,

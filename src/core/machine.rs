@@ -12,7 +12,6 @@ use crate::core::error::{AuthError, ErrorCode, decimal, words};
 use crate::core::grant::{
     Grant, Lifetime, RefreshOutcome, classify_login, classify_logout, classify_refresh,
 };
-use crate::core::json;
 use crate::core::origin::origin_of_url;
 use crate::core::token::Token;
 
@@ -540,10 +539,9 @@ impl Machine {
         if !self.refreshing {
             return;
         }
-        let parsed = body.and_then(|body| json::parse(body, 1));
         let outcome = classify_refresh(
             status,
-            parsed.as_ref(),
+            body,
             &self.options.token_field,
             &self.options.expires_in_field,
         );
@@ -629,16 +627,7 @@ impl Machine {
             return;
         }
         let field = self.options.login_token_field.as_deref();
-        let parsed = match field {
-            Some(_) => body.and_then(|body| json::parse(body, 1)),
-            None => None,
-        };
-        match classify_login(
-            status,
-            parsed.as_ref(),
-            field,
-            &self.options.expires_in_field,
-        ) {
+        match classify_login(status, body, field, &self.options.expires_in_field) {
             Ok(grant) => self.login_succeeded(id, grant, now_ms),
             Err(error) => self.actions.push_back(Action::Fail { id, error }),
         }

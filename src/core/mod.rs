@@ -11,7 +11,6 @@ pub mod jwt;
 pub mod machine;
 pub mod origin;
 pub mod token;
-pub mod value;
 
 pub use config::Options;
 pub use error::{AuthError, ErrorCode};
@@ -20,4 +19,3 @@ pub use machine::{
     Action, Bearer, Endpoint, Failure, Machine, Message, RefreshTicket, Replay, RequestId, State,
 };
 pub use token::Token;
-pub use value::Value;

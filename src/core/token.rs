@@ -5,19 +5,20 @@ use crate::prelude::*;
 
 use core::fmt;
 
-/// An access token. `Debug` and `Display` print `[redacted]`; the text is reachable only through
-/// [`Token::expose`], through which the driver builds the `Authorization` header.
+/// An access token: visible ASCII only ([`crate::core::grant`] checks), kept as the bytes the
+/// answer was decoded into. `Debug` and `Display` print `[redacted]`; the bytes are reachable
+/// only through [`Token::expose`], from which the driver builds the `Authorization` header.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Token(String);
+pub struct Token(Vec<u8>);
 
 impl Token {
     /// Wraps a token that [`crate::core::grant`] has already checked.
-    pub(crate) fn new(text: String) -> Self {
-        Self(text)
+    pub(crate) fn new(bytes: Vec<u8>) -> Self {
+        Self(bytes)
     }
 
-    /// The token's text, for the `Authorization` header and nothing else.
-    pub fn expose(&self) -> &str {
+    /// The token's bytes, for the `Authorization` header and nothing else.
+    pub fn expose(&self) -> &[u8] {
         &self.0
     }
 }
@@ -40,10 +41,9 @@ impl Drop for Token {
     }
 }
 
-/// Zeroes `text` before freeing it, so a secret does not linger in (wasm) memory. `black_box`
+/// Zeroes `bytes` before freeing them, so a secret does not linger in (wasm) memory. `black_box`
 /// keeps the optimiser from removing writes to memory that is about to be freed.
-pub(crate) fn overwrite(text: String) {
-    let mut bytes = text.into_bytes();
+pub(crate) fn overwrite(mut bytes: Vec<u8>) {
     bytes.fill(0);
     core::hint::black_box(&bytes);
 }

@@ -33,10 +33,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use authfetch::core::grant::parse_grant;
 use authfetch::core::{
-    Action, Bearer, Endpoint, ErrorCode, Failure, Grant, Machine, Message, Options, RefreshTicket,
-    Replay, State, Value,
+    Action, Bearer, Endpoint, ErrorCode, Failure, Machine, Message, Options, RefreshTicket, Replay,
+    State,
 };
 
 const API: &str = "https://api.example";
@@ -71,21 +70,6 @@ const EXPIRED_JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjF9.c2ln";
 const LATEST_DATE_MS: f64 = 8.64e15;
 /// How often wake-ups may refresh.
 const WAKE_INTERVAL_MS: f64 = 5_000.0;
-
-/// A refresh answer's grant for `token`, living `expires_in` seconds when given.
-pub fn grant(token: &str, expires_in: Option<f64>) -> Grant {
-    let mut body = vec![("access_token", Value::string(token))];
-    if let Some(seconds) = expires_in {
-        body.push(("expires_in", Value::Number(seconds)));
-    }
-    parse_grant(
-        Some(&Value::object(body)),
-        "refresh",
-        "access_token",
-        "expires_in",
-    )
-    .unwrap()
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
