@@ -123,7 +123,7 @@ pub struct Core {
     machine: Option<Machine>,
     polled: Option<Action>,
     input: Vec<u8>,
-    output: String,
+    output: Vec<u8>,
 }
 
 impl Default for Core {
@@ -141,7 +141,7 @@ impl Core {
             machine: None,
             polled: None,
             input: Vec::new(),
-            output: String::new(),
+            output: Vec::new(),
         }
     }
 
@@ -157,9 +157,7 @@ impl Core {
     /// false when it is malformed (the driver validated the options, so only a driver bug can
     /// cause that).
     pub fn configure(&mut self, len: u32, refresh_leeway_ms: f64, timeout_ms: u32) -> bool {
-        let options = core::str::from_utf8(self.written(len))
-            .ok()
-            .and_then(|text| Options::from_lines(text, refresh_leeway_ms, timeout_ms));
+        let options = Options::from_lines(self.written(len), refresh_leeway_ms, timeout_ms);
         self.machine = options.map(Machine::new);
         self.machine.is_some()
     }
@@ -195,13 +193,13 @@ impl Core {
         let written = |len: i32| usize::try_from(len).ok().and_then(|len| input.get(..len));
         match event {
             event::BEGIN => {
-                let url = written(a).and_then(|url| core::str::from_utf8(url).ok());
+                let url = written(a);
                 let replay = match b & 6 {
                     0 => Replay::Never,
                     2 => Replay::AfterAnswer,
                     _ => Replay::Anytime,
                 };
-                machine.begin(id, url.unwrap_or(""), b & 1 != 0, replay, now_ms);
+                machine.begin(id, url.unwrap_or_default(), b & 1 != 0, replay, now_ms);
             }
             event::RESPONSE => machine.response(id, status),
             event::FAILED => machine.failed(id, failure_of(a), endpoint_of(b)),
@@ -215,9 +213,7 @@ impl Core {
             event::SIGN_OUT => machine.sign_out(),
             event::LOGOUT_ANSWERED => machine.logout_answered(id, status),
             event::HEARD => {
-                let message = written(a)
-                    .and_then(|text| core::str::from_utf8(text).ok())
-                    .and_then(Message::parse);
+                let message = written(a).and_then(Message::parse);
                 if let Some(message) = message {
                     machine.heard(message);
                 }
@@ -232,20 +228,21 @@ impl Core {
 
     /// Writes text `which` (see [`text`]) to the output buffer; returns its length.
     pub fn text(&mut self, which: u32) -> u32 {
-        let words: &str = match (which, &self.polled) {
-            (text::POLLED, Some(Action::Fail { error, .. })) => &error.message,
-            (text::POLLED, Some(Action::Emit(state))) => state.as_str(),
-            (text::POLLED, Some(Action::Broadcast(message))) => message.as_str(),
-            (text::POLLED_CODE, Some(Action::Fail { error, .. })) => error.code.as_str(),
+        let words: &[u8] = match (which, &self.polled) {
+            (text::POLLED, Some(Action::Fail { error, .. })) => error.message_bytes(),
+            (text::POLLED, Some(Action::Emit(state))) => state.as_str().as_bytes(),
+            (text::POLLED, Some(Action::Broadcast(message))) => message.as_str().as_bytes(),
+            (text::POLLED_CODE, Some(Action::Fail { error, .. })) => error.code.as_str().as_bytes(),
             (text::STATE, _) => self
                 .machine
                 .as_ref()
                 .and_then(Machine::state)
-                .map_or("unknown", State::as_str),
-            _ => "",
+                .map_or("unknown", State::as_str)
+                .as_bytes(),
+            _ => b"",
         };
         self.output.clear();
-        self.output.push_str(words);
+        self.output.extend_from_slice(words);
         self.output.len() as u32
     }
 

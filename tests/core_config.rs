@@ -17,10 +17,13 @@ const API: &str = "https://api.example";
 #[test]
 fn defaults_follow_the_contract() {
     let options = Options::new(vec![API.to_owned()]);
-    assert_eq!(options.api_origins, [API]);
-    assert_eq!(options.token_field, "access_token");
-    assert_eq!(options.login_token_field.as_deref(), Some("access_token"));
-    assert_eq!(options.expires_in_field, "expires_in");
+    assert_eq!(options.api_origins, [API.as_bytes()]);
+    assert_eq!(options.token_field, b"access_token");
+    assert_eq!(
+        options.login_token_field.as_deref(),
+        Some(&b"access_token"[..])
+    );
+    assert_eq!(options.expires_in_field, b"expires_in");
     assert_eq!(options.refresh_leeway_ms, 30_000.0);
     assert_eq!(options.timeout_ms, 30_000);
 }
@@ -28,26 +31,30 @@ fn defaults_follow_the_contract() {
 #[test]
 fn every_line_is_read() {
     let options = Options::from_lines(
-        "token\njwt\nttl\nhttps://api.example\nhttp://localhost:8080",
+        b"token\njwt\nttl\nhttps://api.example\nhttp://localhost:8080",
         2500.0,
         1500,
     )
     .unwrap();
-    assert_eq!(options.token_field, "token");
-    assert_eq!(options.login_token_field.as_deref(), Some("jwt"));
-    assert_eq!(options.expires_in_field, "ttl");
+    assert_eq!(options.token_field, b"token");
+    assert_eq!(options.login_token_field.as_deref(), Some(&b"jwt"[..]));
+    assert_eq!(options.expires_in_field, b"ttl");
     assert_eq!(
         options.api_origins,
-        ["https://api.example", "http://localhost:8080"]
+        [&b"https://api.example"[..], b"http://localhost:8080"]
     );
     assert_eq!(options.refresh_leeway_ms, 2500.0);
     assert_eq!(options.timeout_ms, 1500);
     // An empty loginTokenField line: login answers carry no token.
-    let token_less =
-        Options::from_lines(&["access_token\n\nexpires_in\n", API].concat(), 0.0, 1).unwrap();
+    let token_less = Options::from_lines(
+        ["access_token\n\nexpires_in\n", API].concat().as_bytes(),
+        0.0,
+        1,
+    )
+    .unwrap();
     assert_eq!(token_less.login_token_field, None);
-    assert_eq!(token_less.token_field, "access_token");
-    assert_eq!(token_less.api_origins, [API]);
+    assert_eq!(token_less.token_field, b"access_token");
+    assert_eq!(token_less.api_origins, [API.as_bytes()]);
     assert_eq!(token_less.refresh_leeway_ms, 0.0);
     assert_eq!(token_less.timeout_ms, 1);
 }
@@ -56,7 +63,7 @@ fn every_line_is_read() {
 fn the_defaults_written_out_are_the_defaults() {
     let lines = ["access_token\naccess_token\nexpires_in\n", API].concat();
     assert_eq!(
-        Options::from_lines(&lines, 30_000.0, 30_000),
+        Options::from_lines(lines.as_bytes(), 30_000.0, 30_000),
         Some(Options::new(vec![API.to_owned()]))
     );
 }
@@ -86,7 +93,7 @@ fn unusable_configuration_text_is_refused() {
         (api("access_token\naccess_token\nexpires_in\n"), 0.0, 0),
     ] {
         assert_eq!(
-            Options::from_lines(&text, leeway, timeout),
+            Options::from_lines(text.as_bytes(), leeway, timeout),
             None,
             "{text:?} {leeway} {timeout}"
         );
@@ -96,8 +103,8 @@ fn unusable_configuration_text_is_refused() {
 #[test]
 fn api_origins_are_compared_exactly() {
     let options = Options::new(vec![API.to_owned(), "http://localhost:8080".to_owned()]);
-    assert!(options.admits(API));
-    assert!(options.admits("http://localhost:8080"));
+    assert!(options.admits(API.as_bytes()));
+    assert!(options.admits(b"http://localhost:8080"));
     for other in [
         "",
         "null",
@@ -109,6 +116,6 @@ fn api_origins_are_compared_exactly() {
         "http://localhost",
         "http://localhost:8081",
     ] {
-        assert!(!options.admits(other), "{other}");
+        assert!(!options.admits(other.as_bytes()), "{other}");
     }
 }

@@ -94,7 +94,9 @@ impl Driver {
 
     /// An API request (replayable, no `Authorization` of its own) wants to go out.
     fn begin(&mut self, id: u64, now: f64) -> Fate {
-        self.fate(id, |m| m.begin(id, URL, false, Replay::AfterAnswer, now))
+        self.fate(id, |m| {
+            m.begin(id, URL.as_bytes(), false, Replay::AfterAnswer, now)
+        })
     }
 
     fn response(&mut self, id: u64, status: u16) -> Fate {
@@ -155,8 +157,8 @@ fn grant(token: &str, expires_in: Option<f64>) -> authfetch::core::Grant {
     parse_grant(
         Some(&token_body(token, expires_in)),
         "refresh",
-        "access_token",
-        "expires_in",
+        b"access_token",
+        b"expires_in",
     )
     .unwrap()
 }
@@ -581,8 +583,8 @@ fn jwt_grant(claims: &str) -> authfetch::core::Grant {
     parse_grant(
         Some(body.as_bytes()),
         "refresh",
-        "access_token",
-        "expires_in",
+        b"access_token",
+        b"expires_in",
     )
     .unwrap()
 }
@@ -631,8 +633,8 @@ fn jwt_exp_without_iat_is_an_absolute_time_and_expires_in_wins_over_the_jwt() {
     let preferred = parse_grant(
         Some(body.as_bytes()),
         "refresh",
-        "access_token",
-        "expires_in",
+        b"access_token",
+        b"expires_in",
     )
     .unwrap();
     assert_eq!(
@@ -669,13 +671,25 @@ fn foreign_origins_and_own_authorization_headers_pass_through_untouched() {
         "",
     ] {
         assert_eq!(
-            d.fate(1, |m| m.begin(1, url, false, Replay::AfterAnswer, T0)),
+            d.fate(1, |m| m.begin(
+                1,
+                url.as_bytes(),
+                false,
+                Replay::AfterAnswer,
+                T0
+            )),
             Fate::PassThrough,
             "{url}"
         );
     }
     assert_eq!(
-        d.fate(2, |m| m.begin(2, URL, true, Replay::AfterAnswer, T0)),
+        d.fate(2, |m| m.begin(
+            2,
+            URL.as_bytes(),
+            true,
+            Replay::AfterAnswer,
+            T0
+        )),
         Fate::PassThrough,
         "the caller's own Authorization"
     );
@@ -686,7 +700,13 @@ fn foreign_origins_and_own_authorization_headers_pass_through_untouched() {
         "https://api.example#f",
     ] {
         assert_eq!(
-            d.fate(3, |m| m.begin(3, url, false, Replay::AfterAnswer, T0)),
+            d.fate(3, |m| m.begin(
+                3,
+                url.as_bytes(),
+                false,
+                Replay::AfterAnswer,
+                T0
+            )),
             Fate::Send(Some(bearer)),
             "{url}"
         );
@@ -700,7 +720,7 @@ fn streamed_bodies_are_not_replayed() {
     let mut d = machine();
     let bearer = signed_in(&mut d, None, T0);
     assert_eq!(
-        d.fate(1, |m| m.begin(1, URL, false, Replay::Never, T0)),
+        d.fate(1, |m| m.begin(1, URL.as_bytes(), false, Replay::Never, T0)),
         Fate::Send(Some(bearer))
     );
     assert_eq!(d.response(1, 401), Fate::Deliver);
@@ -1265,7 +1285,7 @@ fn close_fails_every_live_call_with_aborted_and_later_calls_too() {
     assert_eq!(
         d.fate(7, |m| m.begin(
             7,
-            "https://elsewhere.example/",
+            b"https://elsewhere.example/",
             false,
             Replay::AfterAnswer,
             T0
@@ -1383,9 +1403,9 @@ fn bearers_and_tickets_cross_as_numbers() {
         "the names listeners receive"
     );
     for message in [Message::SignedIn, Message::SignedOut] {
-        assert_eq!(Message::parse(message.as_str()), Some(message));
+        assert_eq!(Message::parse(message.as_str().as_bytes()), Some(message));
     }
-    assert_eq!(Message::parse("signed-in "), None);
+    assert_eq!(Message::parse(b"signed-in "), None);
 }
 
 #[test]
@@ -1424,7 +1444,7 @@ fn a_401_withdraws_the_safe_requests_still_out_with_that_token_and_sends_them_ag
     let mut d = machine();
     let old = signed_in(&mut d, None, T0);
     let get = |d: &mut Driver, id: u64, replay: Replay| {
-        d.fate(id, |m| m.begin(id, URL, false, replay, T0))
+        d.fate(id, |m| m.begin(id, URL.as_bytes(), false, replay, T0))
     };
     assert_eq!(get(&mut d, 1, Replay::Anytime), Fate::Send(Some(old)));
     assert_eq!(get(&mut d, 2, Replay::Anytime), Fate::Send(Some(old)));
@@ -1476,7 +1496,13 @@ fn a_withdrawn_request_goes_without_a_token_when_the_session_turns_out_over() {
     let old = signed_in(&mut d, None, T0);
     for id in [1, 2] {
         assert_eq!(
-            d.fate(id, |m| m.begin(id, URL, false, Replay::Anytime, T0)),
+            d.fate(id, |m| m.begin(
+                id,
+                URL.as_bytes(),
+                false,
+                Replay::Anytime,
+                T0
+            )),
             Fate::Send(Some(old))
         );
     }

@@ -28,6 +28,6 @@ fuzz_target!(|data: &[u8]| {
             "what is kept depends on the other names"
         );
     }
-    let _ = classify_refresh(200, Some(data), "access_token", "expires_in");
-    let _ = classify_login(200, Some(data), Some("access_token"), "expires_in");
+    let _ = classify_refresh(200, Some(data), b"access_token", b"expires_in");
+    let _ = classify_login(200, Some(data), Some(b"access_token"), b"expires_in");
 });

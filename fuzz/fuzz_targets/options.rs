@@ -10,10 +10,10 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let mut u = Unstructured::new(data);
     let (Ok(text), Ok(leeway), Ok(timeout), Ok(url)) = (
-        u.arbitrary::<String>(),
+        u.arbitrary::<Vec<u8>>(),
         u.arbitrary::<f64>(),
         u.arbitrary::<u32>(),
-        u.arbitrary::<String>(),
+        u.arbitrary::<Vec<u8>>(),
     ) else {
         return;
     };

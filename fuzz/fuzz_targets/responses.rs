@@ -18,9 +18,9 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let body = read.then_some(body.as_bytes());
-    let _ = parse_grant(body, "refresh", "access_token", "expires_in");
-    let _ = classify_refresh(status, body, "token", "expires_in");
-    let _ = classify_login(status, body, Some("access_token"), "expires_in");
-    let _ = classify_login(status, body, None, "expires_in");
+    let _ = parse_grant(body, "refresh", b"access_token", b"expires_in");
+    let _ = classify_refresh(status, body, b"token", b"expires_in");
+    let _ = classify_login(status, body, Some(b"access_token"), b"expires_in");
+    let _ = classify_login(status, body, None, b"expires_in");
     let _ = classify_logout(status);
 });

@@ -1,6 +1,8 @@
 //! What the core needs of `new AuthClient(options)`. The driver (`js/options.js`) validates
 //! the options object, with messages that name the option; the core is handed the parts that
-//! decide where the token goes and how answers are read.
+//! decide where the token goes and how answers are read. Text stays bytes (UTF-8) here, as the
+//! driver wrote it: the core only compares it, and `core::str::from_utf8` weighs about 1 KB in
+//! the wasm bundle.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
@@ -10,13 +12,13 @@ use crate::prelude::*;
 pub struct Options {
     /// Serialised origins (`scheme://host[:port]`, as `URL.origin` writes them) whose requests
     /// carry the token.
-    pub api_origins: Vec<String>,
+    pub api_origins: Vec<Vec<u8>>,
     /// The JSON field holding the access token in refresh answers.
-    pub token_field: String,
+    pub token_field: Vec<u8>,
     /// The field in login answers; `None`: login answers carry no token.
-    pub login_token_field: Option<String>,
+    pub login_token_field: Option<Vec<u8>>,
     /// The JSON field holding the lifetime in seconds.
-    pub expires_in_field: String,
+    pub expires_in_field: Vec<u8>,
     /// How long before a known expiry to refresh, in milliseconds.
     pub refresh_leeway_ms: f64,
     /// Limit for each network call and for the wait on the cross-tab lock, in milliseconds.
@@ -27,10 +29,10 @@ impl Options {
     /// The contract's defaults, with `api_origins` receiving the token.
     pub fn new(api_origins: Vec<String>) -> Self {
         Self {
-            api_origins,
-            token_field: "access_token".to_owned(),
-            login_token_field: Some("access_token".to_owned()),
-            expires_in_field: "expires_in".to_owned(),
+            api_origins: api_origins.into_iter().map(String::into_bytes).collect(),
+            token_field: b"access_token".to_vec(),
+            login_token_field: Some(b"access_token".to_vec()),
+            expires_in_field: b"expires_in".to_vec(),
             refresh_leeway_ms: 30_000.0,
             timeout_ms: 30_000,
         }
@@ -39,13 +41,12 @@ impl Options {
     /// The driver's configuration text: one line each for `tokenField`, `loginTokenField`
     /// (empty: the login answer carries no token) and `expiresInField`, then one API origin
     /// per line. `None` when a line is missing or empty where it may not be.
-    pub fn from_lines(text: &str, refresh_leeway_ms: f64, timeout_ms: u32) -> Option<Self> {
-        // By hand rather than `str::split`: its searcher weighs on the wasm bundle.
+    pub fn from_lines(text: &[u8], refresh_leeway_ms: f64, timeout_ms: u32) -> Option<Self> {
         let mut lines = Vec::new();
         let mut start = 0;
-        for (at, byte) in text.bytes().chain([b'\n']).enumerate() {
-            if byte == b'\n' {
-                lines.push(text.get(start..at)?.to_owned());
+        for (at, byte) in text.iter().chain(b"\n").enumerate() {
+            if *byte == b'\n' {
+                lines.push(text.get(start..at)?.to_vec());
                 start = at + 1;
             }
         }
@@ -53,7 +54,7 @@ impl Options {
         let token_field = lines.next().filter(|f| !f.is_empty())?;
         let login_token_field = lines.next().map(|f| (!f.is_empty()).then_some(f))?;
         let expires_in_field = lines.next().filter(|f| !f.is_empty())?;
-        let api_origins: Vec<String> = lines.collect();
+        let api_origins: Vec<Vec<u8>> = lines.collect();
         let usable = !api_origins.is_empty()
             && refresh_leeway_ms >= 0.0
             && timeout_ms > 0
@@ -69,7 +70,7 @@ impl Options {
     }
 
     /// Whether a request to a URL of `origin` (serialised) may carry the token.
-    pub fn admits(&self, origin: &str) -> bool {
+    pub fn admits(&self, origin: &[u8]) -> bool {
         self.api_origins.iter().any(|api| api == origin)
     }
 }

@@ -43,27 +43,47 @@ impl ErrorCode {
 }
 
 /// An error with its code and a message for people. Messages never contain a token.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct AuthError {
     /// What kind of failure.
     pub code: ErrorCode,
-    /// What happened, in a sentence.
-    pub message: String,
+    /// What happened, in a sentence of UTF-8 (the driver decodes it; see [`crate::core::config`]
+    /// for why it is not a `String`).
+    message: Vec<u8>,
 }
 
 impl AuthError {
     /// An error of kind `code`.
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<Vec<u8>>) -> Self {
         Self {
             code,
             message: message.into(),
         }
     }
+
+    /// The message, as the driver hands it to JavaScript.
+    pub fn message_bytes(&self) -> &[u8] {
+        &self.message
+    }
+
+    /// The message as text.
+    pub fn message(&self) -> &str {
+        core::str::from_utf8(&self.message).unwrap_or("(not UTF-8)")
+    }
+}
+
+impl fmt::Debug for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthError")
+            .field("code", &self.code)
+            .field("message", &self.message())
+            .finish()
+    }
 }
 
 impl fmt::Display for AuthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(self.message())
     }
 }
 
@@ -71,25 +91,23 @@ impl core::error::Error for AuthError {}
 
 /// `parts` joined, without `[..].concat()`: its panicking length checks bring the formatting
 /// machinery into the wasm bundle.
-pub(crate) fn words(parts: &[&str]) -> String {
-    let mut out = String::new();
+pub(crate) fn words(parts: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::new();
     for part in parts {
-        out.push_str(part);
+        out.extend_from_slice(part);
     }
     out
 }
 
 /// A whole number in decimal, without `format!`: its machinery would weigh on the wasm bundle.
-pub(crate) fn decimal(n: u64) -> String {
+pub(crate) fn decimal(n: u64) -> Vec<u8> {
     let mut power = 1;
     while power <= n / 10 {
         power *= 10;
     }
-    let mut out = String::new();
+    let mut out = Vec::new();
     while power > 0 {
-        let digit = (n / power % 10) as usize;
-        // Not `String::push(char)`: its UTF-8 encoder would weigh on the wasm bundle.
-        out.push_str("0123456789".get(digit..=digit).unwrap_or_default());
+        out.push(b'0' + (n / power % 10) as u8);
         power /= 10;
     }
     out

@@ -51,41 +51,40 @@ pub enum RefreshOutcome {
 pub fn parse_grant(
     body: Option<&[u8]>,
     endpoint: &str,
-    token_field: &str,
-    expires_in_field: &str,
+    token_field: &[u8],
+    expires_in_field: &[u8],
 ) -> Result<Grant, AuthError> {
-    let bad = |what: &[&str]| {
-        let mut message = words(&["the ", endpoint, " response "]);
-        message.push_str(&words(what));
-        AuthError::new(ErrorCode::BadResponse, message)
+    // One message shape: "the refresh response " + what, naming `field` when there is one.
+    let bad = |what: &[u8], field: &[u8], after: &[u8]| {
+        let quoted: &[&[u8]] = if field.is_empty() {
+            &[]
+        } else {
+            &[b"\"", field, b"\""]
+        };
+        let mut message = words(&[b"the ", endpoint.as_bytes(), b" response ", what]);
+        message.extend(words(quoted));
+        message.extend_from_slice(after);
+        Err(AuthError::new(ErrorCode::BadResponse, message))
     };
-    let [mut token, expires_in] = match body
-        .map(|body| json::fields(body, [token_field.as_bytes(), expires_in_field.as_bytes()]))
-    {
-        Some(Ok(found)) => found,
-        Some(Err(Unread::NotObject)) => return Err(bad(&["is not a JSON object"])),
-        _ => return Err(bad(&["is not JSON"])),
-    };
+    let [mut token, expires_in] =
+        match body.map(|body| json::fields(body, [token_field, expires_in_field])) {
+            Some(Ok(found)) => found,
+            Some(Err(Unread::NotObject)) => return bad(b"is not a JSON object", b"", b""),
+            _ => return bad(b"is not JSON", b"", b""),
+        };
     let token = match &mut token {
-        Field::Absent => return Err(bad(&["has no \"", token_field, "\" field"])),
-        Field::String(bytes) if !bytes.is_empty() => core::mem::take(bytes),
-        _ => {
-            return Err(bad(&[
-                "field \"",
-                token_field,
-                "\" is not a non-empty string",
-            ]));
-        }
+        Field::Absent => return bad(b"has no ", token_field, b" field"),
+        Field::String(bytes) if !bytes.is_empty() => Token::new(core::mem::take(bytes)),
+        _ => return bad(b"field ", token_field, b" is not a non-empty string"),
     };
-    let token = Token::new(token);
     // Only visible ASCII survives as a header value in every browser; anything else would make
     // every authenticated request throw later.
     if !token.expose().iter().all(u8::is_ascii_graphic) {
-        return Err(bad(&[
-            "field \"",
+        return bad(
+            b"field ",
             token_field,
-            "\" has characters not allowed in a header",
-        ]));
+            b" has characters not allowed in a header",
+        );
     }
     let lifetime = match expires_in {
         Field::Absent | Field::Null => lifetime_from_jwt(token.expose()),
@@ -93,11 +92,11 @@ pub fn parse_grant(
             Lifetime::FromArrival(seconds * 1000.0)
         }
         _ => {
-            return Err(bad(&[
-                "field \"",
+            return bad(
+                b"field ",
                 expires_in_field,
-                "\" is not a non-negative number",
-            ]));
+                b" is not a non-negative number",
+            );
         }
     };
     Ok(Grant { token, lifetime })
@@ -118,8 +117,8 @@ fn lifetime_from_jwt(token: &[u8]) -> Lifetime {
 pub fn classify_refresh(
     status: u16,
     body: Option<&[u8]>,
-    token_field: &str,
-    expires_in_field: &str,
+    token_field: &[u8],
+    expires_in_field: &[u8],
 ) -> RefreshOutcome {
     match status {
         200..=299 => match parse_grant(body, "refresh", token_field, expires_in_field) {
@@ -130,7 +129,7 @@ pub fn classify_refresh(
         _ => RefreshOutcome::Failed(AuthError::new(
             ErrorCode::RefreshFailed,
             words(&[
-                "the refresh endpoint answered ",
+                b"the refresh endpoint answered ",
                 &decimal(u64::from(status)),
             ]),
         )),
@@ -142,8 +141,8 @@ pub fn classify_refresh(
 pub fn classify_login(
     status: u16,
     body: Option<&[u8]>,
-    token_field: Option<&str>,
-    expires_in_field: &str,
+    token_field: Option<&[u8]>,
+    expires_in_field: &[u8],
 ) -> Result<Option<Grant>, AuthError> {
     let status_text = decimal(u64::from(status));
     match (status, token_field) {
@@ -152,14 +151,14 @@ pub fn classify_login(
         (400..=499, _) => Err(AuthError::new(
             ErrorCode::LoginFailed,
             words(&[
-                "the login endpoint refused the credentials (",
+                b"the login endpoint refused the credentials (",
                 &status_text,
-                ")",
+                b")",
             ]),
         )),
         _ => Err(AuthError::new(
             ErrorCode::BadResponse,
-            words(&["the login endpoint answered ", &status_text]),
+            words(&[b"the login endpoint answered ", &status_text]),
         )),
     }
 }
@@ -171,7 +170,10 @@ pub fn classify_logout(status: u16) -> Result<(), AuthError> {
         200..=299 | 401 | 403 => Ok(()),
         _ => Err(AuthError::new(
             ErrorCode::BadResponse,
-            words(&["the logout endpoint answered ", &decimal(u64::from(status))]),
+            words(&[
+                b"the logout endpoint answered ",
+                &decimal(u64::from(status)),
+            ]),
         )),
     }
 }

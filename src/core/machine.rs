@@ -98,10 +98,10 @@ impl Message {
     }
 
     /// The message a wire string names, if any.
-    pub fn parse(text: &str) -> Option<Self> {
+    pub fn parse(text: &[u8]) -> Option<Self> {
         match text {
-            "signed-in" => Some(Self::SignedIn),
-            "signed-out" => Some(Self::SignedOut),
+            b"signed-in" => Some(Self::SignedIn),
+            b"signed-out" => Some(Self::SignedOut),
             _ => None,
         }
     }
@@ -132,12 +132,12 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
-    fn what(self) -> &'static str {
+    fn what(self) -> &'static [u8] {
         match self {
-            Self::Api => "the API",
-            Self::Login => "the login endpoint",
-            Self::Logout => "the logout endpoint",
-            Self::Refresh => "the refresh endpoint",
+            Self::Api => b"the API",
+            Self::Login => b"the login endpoint",
+            Self::Logout => b"the logout endpoint",
+            Self::Refresh => b"the refresh endpoint",
         }
     }
 }
@@ -150,22 +150,22 @@ impl Failure {
                 ErrorCode::Timeout,
                 words(&[
                     endpoint.what(),
-                    " did not answer within ",
+                    b" did not answer within ",
                     &decimal(u64::from(timeout_ms)),
-                    " ms",
+                    b" ms",
                 ]),
             ),
             Self::LockNotGranted => AuthError::new(
                 ErrorCode::Timeout,
                 words(&[
-                    "the cross-tab refresh lock was not granted within ",
+                    b"the cross-tab refresh lock was not granted within ",
                     &decimal(u64::from(timeout_ms)),
-                    " ms",
+                    b" ms",
                 ]),
             ),
             Self::Network => AuthError::new(
                 ErrorCode::Network,
-                words(&[endpoint.what(), " could not be reached"]),
+                words(&[endpoint.what(), b" could not be reached"]),
             ),
         }
     }
@@ -406,7 +406,7 @@ impl Machine {
     pub fn begin(
         &mut self,
         id: RequestId,
-        url: &str,
+        url: &[u8],
         has_authorization: bool,
         replay: Replay,
         now_ms: f64,

@@ -183,7 +183,9 @@ impl Model {
         // Through the driver's configuration text, as `new AuthClient(options)` arrives.
         let login_field = if token_less_login { "" } else { "access_token" };
         let lines = format!("access_token\n{login_field}\nexpires_in\n{API}");
-        Machine::new(Options::from_lines(&lines, leeway_seconds * 1000.0, 30_000).unwrap())
+        Machine::new(
+            Options::from_lines(lines.as_bytes(), leeway_seconds * 1000.0, 30_000).unwrap(),
+        )
     }
 
     /// Runs every event `bytes` encodes, checking the invariants after each, then answers
@@ -359,7 +361,7 @@ impl Model {
         self.begun = Some(id);
         self.aborting = self.closed;
         self.machine
-            .begin(id, url, has_authorization, replay, self.now);
+            .begin(id, url.as_bytes(), has_authorization, replay, self.now);
     }
 
     fn sign_out(&mut self) {
