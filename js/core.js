@@ -19,8 +19,8 @@ export const SEND = 1, PASS_THROUGH = 2, DELIVER = 3, FAIL = 4, RESOLVE = 5,
   START_REFRESH = 6, CALL_REFRESH = 7, UNLOCK = 8, EMIT = 9, BROADCAST = 10, RECALL = 11;
 /** How a request may be sent again (`Replay` in src/core/machine.rs). */
 export const NEVER = 0, AFTER_ANSWER = 2, ANYTIME = 6;
-/** What `Core::text` writes. */
-export const POLLED = 0, POLLED_CODE = 1, STATE = 2;
+/** The texts `text()` reads (`Core::query` writes them to the output). */
+export const POLLED = 8, POLLED_CODE = 9, STATE = 10;
 /** `b` of a `REFRESH_ANSWERED` or `LOGIN_ANSWERED` whose body was not read. */
 export const UNREAD = -1;
 /** `failure` of `Core::failed` and `Core::refresh_failed`. */
@@ -118,15 +118,16 @@ export const BEGIN = 1, RESPONSE = 2, FAILED = 3, FORGET = 4, REFRESH = 5, RESTO
   SIGN_OUT = 11, LOGOUT_ANSWERED = 12, HEARD = 13, REVISIT = 14, CLOSE = 15;
 /** `Core::query` questions. */
 export const SUBJECT = 0, SESSION = 1, AUTHENTICATED = 5, EXPIRES_AT = 6;
-const TOKEN_AT = 2, TOKEN_LEN = 3, OUTPUT_AT = 4;
+const TOKEN_AT = 2, TOKEN_LEN = 3, OUTPUT_AT = 4, POLL = 7;
 
 // One client's core is the number `create()` returns; the functions below take it first.
 
 export const create = () => exports.core_new();
 export const free = (core) => exports.__wbg_core_free(core, 0);
-export const poll = (core) => exports.core_poll(core);
 /** The number `which` (see the questions above). */
 export const query = (core, which) => exports.core_query(core, which);
+/** The next action's kind (0: none left); its operands are read before the next poll. */
+export const poll = (core) => query(core, POLL);
 
 /** Reports input `event`; `a` and `b` are numbers or the text the event carries (see
  *  src/exports.rs), which is written to the core's input and passed as its length. */
@@ -144,7 +145,7 @@ function write(core, text) {
 
 /** Text `which` (see the constants above), decoded. */
 export function text(core, which) {
-  const length = exports.core_text(core, which);
+  const length = query(core, which);
   return length === 0 ? "" : apply(decode, decoder, [view(query(core, OUTPUT_AT), length)]);
 }
 

@@ -100,16 +100,15 @@ pub mod query {
     pub const AUTHENTICATED: u32 = 5;
     /// When the held token expires (ms since the epoch); NaN when unknown or none is held.
     pub const EXPIRES_AT: u32 = 6;
-}
-
-/// What [`Core::text`] writes.
-pub mod text {
-    /// The polled action's words: a `Fail`'s message, an `Emit`'s state, a `Broadcast`'s message.
-    pub const POLLED: u32 = 0;
-    /// The polled `Fail`'s error code.
-    pub const POLLED_CODE: u32 = 1;
-    /// The state now (`"unknown"` before anything was learnt).
-    pub const STATE: u32 = 2;
+    /// Takes the next action ([`super::Core::poll`]): its kind, 0 when none is left.
+    pub const POLL: u32 = 7;
+    /// Writes the polled action's words to the output (a `Fail`'s message, an `Emit`'s state, a
+    /// `Broadcast`'s message); answers their length.
+    pub const TEXT_POLLED: u32 = 8;
+    /// Writes the polled `Fail`'s error code; answers its length.
+    pub const TEXT_CODE: u32 = 9;
+    /// Writes the state now (`"unknown"` before anything was learnt); answers its length.
+    pub const TEXT_STATE: u32 = 10;
 }
 
 /// One client's mind: its token state machine, and the buffers text crosses through.
@@ -162,25 +161,6 @@ impl Core {
         self.machine.is_some()
     }
 
-    /// The next action's kind (0: none left). Its operands stay readable until the next poll.
-    pub fn poll(&mut self) -> u32 {
-        self.polled = self.machine.as_mut().and_then(Machine::poll_action);
-        match &self.polled {
-            None => kind::NONE,
-            Some(Action::Send { .. }) => kind::SEND,
-            Some(Action::PassThrough { .. }) => kind::PASS_THROUGH,
-            Some(Action::Deliver { .. }) => kind::DELIVER,
-            Some(Action::Fail { .. }) => kind::FAIL,
-            Some(Action::Resolve { .. }) => kind::RESOLVE,
-            Some(Action::StartRefresh(_)) => kind::START_REFRESH,
-            Some(Action::CallRefresh(_)) => kind::CALL_REFRESH,
-            Some(Action::Unlock) => kind::UNLOCK,
-            Some(Action::Emit(_)) => kind::EMIT,
-            Some(Action::Broadcast(_)) => kind::BROADCAST,
-            Some(Action::Recall { .. }) => kind::RECALL,
-        }
-    }
-
     /// Reports one input to the core (see [`event`] for what `subject`, `a` and `b` carry).
     pub fn handle(&mut self, event: u32, subject: f64, a: i32, b: i32, now_ms: f64) {
         let Core { machine, input, .. } = self;
@@ -226,28 +206,21 @@ impl Core {
         input.fill(0);
     }
 
-    /// Writes text `which` (see [`text`]) to the output buffer; returns its length.
-    pub fn text(&mut self, which: u32) -> u32 {
-        let words: &[u8] = match (which, &self.polled) {
-            (text::POLLED, Some(Action::Fail { error, .. })) => error.message_bytes(),
-            (text::POLLED, Some(Action::Emit(state))) => state.as_str().as_bytes(),
-            (text::POLLED, Some(Action::Broadcast(message))) => message.as_str().as_bytes(),
-            (text::POLLED_CODE, Some(Action::Fail { error, .. })) => error.code.as_str().as_bytes(),
-            (text::STATE, _) => self
-                .machine
-                .as_ref()
-                .and_then(Machine::state)
-                .map_or("unknown", State::as_str)
-                .as_bytes(),
-            _ => b"",
-        };
-        self.output.clear();
-        self.output.extend_from_slice(words);
-        self.output.len() as u32
+    /// A number about the polled action or the client, or the next action, or the length of a
+    /// text written to the output (see [`query`]). One export for all of these: each export
+    /// costs the module bytes.
+    pub fn query(&mut self, which: u32) -> f64 {
+        match which {
+            query::POLL => f64::from(self.poll()),
+            query::TEXT_POLLED..=query::TEXT_STATE => f64::from(self.text(which)),
+            _ => self.read(which),
+        }
     }
+}
 
-    /// A number about the polled action or the client (see [`query`]).
-    pub fn query(&self, which: u32) -> f64 {
+impl Core {
+    /// The number `query(which)` answers.
+    fn read(&self, which: u32) -> f64 {
         let token = self.polled_token();
         let machine = self.machine.as_ref();
         match (which, &self.polled) {
@@ -278,9 +251,45 @@ impl Core {
             _ => 0.0,
         }
     }
-}
+    /// The next action's kind (0: none left). Its operands stay readable until the next poll.
+    pub fn poll(&mut self) -> u32 {
+        self.polled = self.machine.as_mut().and_then(Machine::poll_action);
+        match &self.polled {
+            None => kind::NONE,
+            Some(Action::Send { .. }) => kind::SEND,
+            Some(Action::PassThrough { .. }) => kind::PASS_THROUGH,
+            Some(Action::Deliver { .. }) => kind::DELIVER,
+            Some(Action::Fail { .. }) => kind::FAIL,
+            Some(Action::Resolve { .. }) => kind::RESOLVE,
+            Some(Action::StartRefresh(_)) => kind::START_REFRESH,
+            Some(Action::CallRefresh(_)) => kind::CALL_REFRESH,
+            Some(Action::Unlock) => kind::UNLOCK,
+            Some(Action::Emit(_)) => kind::EMIT,
+            Some(Action::Broadcast(_)) => kind::BROADCAST,
+            Some(Action::Recall { .. }) => kind::RECALL,
+        }
+    }
 
-impl Core {
+    /// Writes text `which` (`query::TEXT_*`) to the output buffer; returns its length.
+    pub fn text(&mut self, which: u32) -> u32 {
+        let words: &[u8] = match (which, &self.polled) {
+            (query::TEXT_POLLED, Some(Action::Fail { error, .. })) => error.message_bytes(),
+            (query::TEXT_POLLED, Some(Action::Emit(state))) => state.as_str().as_bytes(),
+            (query::TEXT_POLLED, Some(Action::Broadcast(message))) => message.as_str().as_bytes(),
+            (query::TEXT_CODE, Some(Action::Fail { error, .. })) => error.code.as_str().as_bytes(),
+            (query::TEXT_STATE, _) => self
+                .machine
+                .as_ref()
+                .and_then(Machine::state)
+                .map_or("unknown", State::as_str)
+                .as_bytes(),
+            _ => b"",
+        };
+        self.output.clear();
+        self.output.extend_from_slice(words);
+        self.output.len() as u32
+    }
+
     fn written(&self, len: u32) -> &[u8] {
         self.input.get(..len as usize).unwrap_or(&[])
     }

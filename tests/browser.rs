@@ -14,7 +14,7 @@ use authfetch::Core;
 use authfetch::exports::kind::{
     BROADCAST, CALL_REFRESH, EMIT, FAIL, PASS_THROUGH, RESOLVE, SEND, START_REFRESH, UNLOCK,
 };
-use authfetch::exports::{event, query, text};
+use authfetch::exports::{event, query};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 
@@ -122,15 +122,15 @@ fn log_in(core: &mut Core, id: f64, secret: u32) {
     core.handle(event::LOGIN_ANSWERED, id, 200, len as i32, T0);
 }
 
-fn token_at(core: &Core) -> usize {
+fn token_at(core: &mut Core) -> usize {
     core.query(query::TOKEN_AT) as usize
 }
 
-fn token_len(core: &Core) -> u32 {
+fn token_len(core: &mut Core) -> u32 {
     core.query(query::TOKEN_LEN) as u32
 }
 
-fn output_at(core: &Core) -> usize {
+fn output_at(core: &mut Core) -> usize {
     core.query(query::OUTPUT_AT) as usize
 }
 
@@ -154,7 +154,7 @@ fn the_core_is_the_only_store_of_the_token_and_hands_out_where_it_lies() {
     assert_eq!(core.poll(), SEND);
     assert_eq!(core.query(query::SUBJECT), 2.0);
     assert!(
-        is_secret(&memory(), token_at(&core), token_len(&core), token),
+        is_secret(&memory(), token_at(&mut core), token_len(&mut core), token),
         "TOKEN_AT and TOKEN_LEN name the held token"
     );
     assert_eq!(core.poll(), 0);
@@ -162,8 +162,8 @@ fn the_core_is_the_only_store_of_the_token_and_hands_out_where_it_lies() {
     let len = write_url(&mut core, "https://api.example.evil.example/api/me");
     core.handle(event::BEGIN, 3.0, len as i32, 2, T0 + 1.0);
     assert_eq!(core.poll(), PASS_THROUGH);
-    assert_eq!(token_len(&core), 0, "no token for a pass-through");
-    assert_eq!(token_at(&core), 0);
+    assert_eq!(token_len(&mut core), 0, "no token for a pass-through");
+    assert_eq!(token_at(&mut core), 0);
 }
 
 #[wasm_bindgen_test]
@@ -216,7 +216,7 @@ fn a_replaced_token_and_the_answers_it_came_in_leave_no_copy_in_memory() {
 fn the_state_and_the_words_of_actions_cross_as_text() {
     let mut core = api_core();
     let state = |core: &mut Core| {
-        let len = core.text(text::STATE);
+        let len = core.text(query::TEXT_STATE);
         read_text(&memory(), output_at(core), len)
     };
     assert_eq!(state(&mut core), "unknown");
@@ -234,8 +234,8 @@ fn the_state_and_the_words_of_actions_cross_as_text() {
             0 => break,
             RESOLVE => resolved = Some(core.query(query::SESSION)),
             EMIT => {
-                let len = core.text(text::POLLED);
-                words.push(read_text(&memory(), output_at(&core), len));
+                let len = core.text(query::TEXT_POLLED);
+                words.push(read_text(&memory(), output_at(&mut core), len));
             }
             _ => {}
         }
@@ -256,14 +256,14 @@ fn the_state_and_the_words_of_actions_cross_as_text() {
             _ => {}
         }
     }
-    let len = core.text(text::POLLED_CODE);
+    let len = core.text(query::TEXT_CODE);
     assert_eq!(
-        read_text(&memory(), output_at(&core), len),
+        read_text(&memory(), output_at(&mut core), len),
         "refresh_failed"
     );
-    let len = core.text(text::POLLED);
+    let len = core.text(query::TEXT_POLLED);
     assert_eq!(
-        read_text(&memory(), output_at(&core), len),
+        read_text(&memory(), output_at(&mut core), len),
         "the refresh endpoint answered 503"
     );
 }
@@ -280,8 +280,8 @@ fn close_fails_every_waiting_call_with_aborted_and_later_ones_too() {
     let len = write_url(&mut core, "https://api.example/api/me");
     core.handle(event::BEGIN, 2.0, len as i32, 2, T0);
     assert_eq!(core.poll(), FAIL);
-    let len = core.text(text::POLLED_CODE);
-    assert_eq!(read_text(&memory(), output_at(&core), len), "aborted");
+    let len = core.text(query::TEXT_CODE);
+    assert_eq!(read_text(&memory(), output_at(&mut core), len), "aborted");
     assert_eq!(core.query(query::AUTHENTICATED), 0.0);
 }
 
