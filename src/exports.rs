@@ -3,10 +3,11 @@
 //! that the driver (`js/`) reads and writes with built-ins it captured at load.
 //!
 //! Text in: the driver asks [`Core::input`] for room, writes UTF-8 there, and passes the
-//! length it wrote with the input that reads it. Text out: [`Core::text`] writes into the
+//! length it wrote with the input that reads it. Text out: `query(TEXT_…)` writes into the
 //! output buffer (at `query(OUTPUT_AT)`) and returns the length. The token is never copied:
 //! the driver reads it where it is stored (`query(TOKEN_AT)`, `query(TOKEN_LEN)`) while
-//! building the one header it goes into. Eight exports in all: each costs the module bytes.
+//! building the one header it goes into. Six exports in all (with `free`): each costs the module
+//! bytes.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
@@ -17,7 +18,7 @@ use crate::core::{
     Action, Endpoint, Failure, Machine, Message, Options, RefreshTicket, Replay, State,
 };
 
-/// What [`Core::poll`] returns: the kind of the action taken, `NONE` when there is none.
+/// What `query(POLL)` answers: the kind of the action taken, `NONE` when there is none.
 pub mod kind {
     /// No action left.
     pub const NONE: u32 = 0;
@@ -48,39 +49,39 @@ pub mod kind {
 /// The inputs of [`Core::handle`]: each names the [`Machine`] input it reports, and what
 /// `subject`, `a` and `b` carry (unused ones are 0).
 pub mod event {
-    /// [`Machine::begin`]: the call id; `a` the URL's length in the input; `b` bit 0: the
+    /// [`Machine::begin`](crate::core::Machine::begin): the call id; `a` the URL's length in the input; `b` bit 0: the
     /// caller set `Authorization`, bit 1: the request can be sent again after a 401, bit 2:
     /// also before its answer (see [`crate::core::Replay`]).
     pub const BEGIN: u32 = 1;
-    /// [`Machine::response`]: the call id; `a` the status.
+    /// [`Machine::response`](crate::core::Machine::response): the call id; `a` the status.
     pub const RESPONSE: u32 = 2;
-    /// [`Machine::failed`]: the call id; `a` 1 timeout, else network; `b` 1 login, 2 logout,
+    /// [`Machine::failed`](crate::core::Machine::failed): the call id; `a` 1 timeout, else network; `b` 1 login, 2 logout,
     /// else the API.
     pub const FAILED: u32 = 3;
-    /// [`Machine::forget`]: the call id.
+    /// [`Machine::forget`](crate::core::Machine::forget): the call id.
     pub const FORGET: u32 = 4;
-    /// [`Machine::refresh`]: the call id.
+    /// [`Machine::refresh`](crate::core::Machine::refresh): the call id.
     pub const REFRESH: u32 = 5;
-    /// [`Machine::restore`]: the call id.
+    /// [`Machine::restore`](crate::core::Machine::restore): the call id.
     pub const RESTORE: u32 = 6;
-    /// [`Machine::refresh_permitted`]: the ticket.
+    /// [`Machine::refresh_permitted`](crate::core::Machine::refresh_permitted): the ticket.
     pub const REFRESH_PERMITTED: u32 = 7;
-    /// [`Machine::refresh_answered`]: the ticket; `a` the status; `b` the body's length in the
+    /// [`Machine::refresh_answered`](crate::core::Machine::refresh_answered): the ticket; `a` the status; `b` the body's length in the
     /// input, negative when it was not read.
     pub const REFRESH_ANSWERED: u32 = 8;
-    /// [`Machine::refresh_failed`]: the ticket; `a` 1 timeout, 2 lock not granted, else network.
+    /// [`Machine::refresh_failed`](crate::core::Machine::refresh_failed): the ticket; `a` 1 timeout, 2 lock not granted, else network.
     pub const REFRESH_FAILED: u32 = 9;
-    /// [`Machine::login_answered`]: the call id; `a` the status; `b` as for `REFRESH_ANSWERED`.
+    /// [`Machine::login_answered`](crate::core::Machine::login_answered): the call id; `a` the status; `b` as for `REFRESH_ANSWERED`.
     pub const LOGIN_ANSWERED: u32 = 10;
-    /// [`Machine::sign_out`].
+    /// [`Machine::sign_out`](crate::core::Machine::sign_out).
     pub const SIGN_OUT: u32 = 11;
-    /// [`Machine::logout_answered`]: the call id; `a` the status.
+    /// [`Machine::logout_answered`](crate::core::Machine::logout_answered): the call id; `a` the status.
     pub const LOGOUT_ANSWERED: u32 = 12;
-    /// [`Machine::heard`]: `a` the message's length in the input.
+    /// [`Machine::heard`](crate::core::Machine::heard): `a` the message's length in the input.
     pub const HEARD: u32 = 13;
-    /// [`Machine::revisit`].
+    /// [`Machine::revisit`](crate::core::Machine::revisit).
     pub const REVISIT: u32 = 14;
-    /// [`Machine::close`].
+    /// [`Machine::close`](crate::core::Machine::close).
     pub const CLOSE: u32 = 15;
 }
 
@@ -94,7 +95,7 @@ pub mod query {
     pub const TOKEN_AT: u32 = 2;
     /// The length of that token (0: none).
     pub const TOKEN_LEN: u32 = 3;
-    /// The address of the text [`super::Core::text`] wrote.
+    /// The address of the text a `TEXT_…` question wrote.
     pub const OUTPUT_AT: u32 = 4;
     /// 1 when a token is held.
     pub const AUTHENTICATED: u32 = 5;
@@ -115,8 +116,8 @@ pub mod query {
 ///
 /// Calling protocol: `new Core()`, write the configuration (see [`Options::from_lines`]) and
 /// call [`Core::configure`], which reports with its result whether the core can be used.
-/// Then, after every input ([`Core::handle`]), call [`Core::poll`] until it returns 0, reading
-/// each action's operands ([`Core::query`], [`Core::text`]) before polling the next.
+/// Then, after every input ([`Core::handle`]), ask `query(POLL)` until it answers 0, reading
+/// each action's operands (the other questions of [`Core::query`]) before polling the next.
 #[wasm_bindgen]
 pub struct Core {
     machine: Option<Machine>,

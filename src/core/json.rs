@@ -195,66 +195,62 @@ impl<'a> Reader<'a> {
     /// would weigh on the wasm bundle). Digits are gathered as an integer and scaled once, which
     /// is exact for the integer and short decimal timestamps JWTs carry.
     fn number(&mut self) -> Option<f64> {
-        let negative = self.peek() == Some(b'-');
-        if negative {
-            self.pos += 1;
-        }
+        let negative = self.eat_if(b'-');
         let mut mantissa = 0f64;
-        let mut scale: i32 = 0;
-        match self.bump()? {
-            b'0' => {}
-            digit @ b'1'..=b'9' => {
-                mantissa = f64::from(digit - b'0');
-                while let Some(digit @ b'0'..=b'9') = self.peek() {
-                    mantissa = mantissa * 10.0 + f64::from(digit - b'0');
-                    self.pos += 1;
-                }
+        let mut gather = |digit: u8| mantissa = mantissa * 10.0 + f64::from(digit);
+        let leading_zero = self.peek() == Some(b'0');
+        if self.digits(&mut gather)? > 1 && leading_zero {
+            return None;
+        }
+        // Both parts of the scale are clamped (far beyond where a double is 0 or infinite), so
+        // it cannot overflow.
+        let mut scale = 0i32;
+        if self.eat_if(b'.') {
+            scale -= self.digits(&mut gather)?.min(100_000) as i32;
+        }
+        if self.eat_if(b'e') || self.eat_if(b'E') {
+            let negative_exponent = self.eat_if(b'-');
+            if !negative_exponent {
+                self.eat_if(b'+');
             }
-            _ => return None,
-        }
-        if self.peek() == Some(b'.') {
-            self.pos += 1;
-            self.digits(|digit| {
-                mantissa = mantissa * 10.0 + f64::from(digit);
-                scale = scale.saturating_sub(1);
-            })?;
-        }
-        if let Some(b'e' | b'E') = self.peek() {
-            self.pos += 1;
-            let sign = match self.peek() {
-                Some(b'-') => -1,
-                Some(b'+') => 1,
-                _ => 0,
+            let mut exponent = 0i32;
+            self.digits(|digit| exponent = (exponent * 10 + i32::from(digit)).min(100_000))?;
+            scale += if negative_exponent {
+                -exponent
+            } else {
+                exponent
             };
-            if sign != 0 {
-                self.pos += 1;
-            }
-            let mut exponent: i32 = 0;
-            self.digits(|digit| {
-                exponent = exponent.saturating_mul(10).saturating_add(i32::from(digit))
-            })?;
-            scale = scale.saturating_add(if sign < 0 { -exponent } else { exponent });
         }
         // Dividing by an exact power of ten rounds better than multiplying by its inverse.
         // Zero stays zero at any scale (`0e999` is 0 to JSON.parse, not 0 × ∞).
+        let power = power_of_ten(scale.unsigned_abs());
         let magnitude = if mantissa == 0.0 {
             0.0
         } else if scale < 0 {
-            mantissa / power_of_ten(scale.unsigned_abs())
+            mantissa / power
         } else {
-            mantissa * power_of_ten(scale.unsigned_abs())
+            mantissa * power
         };
         Some(if negative { -magnitude } else { magnitude })
     }
 
-    /// One or more decimal digits, each handed to `each`.
-    fn digits(&mut self, mut each: impl FnMut(u8)) -> Option<()> {
+    /// Moves past `expected` if it comes next.
+    fn eat_if(&mut self, expected: u8) -> bool {
+        let next = self.peek() == Some(expected);
+        if next {
+            self.pos += 1;
+        }
+        next
+    }
+
+    /// One or more decimal digits, each handed to `each`; how many.
+    fn digits(&mut self, mut each: impl FnMut(u8)) -> Option<usize> {
         let start = self.pos;
         while let Some(digit @ b'0'..=b'9') = self.peek() {
             each(digit - b'0');
             self.pos += 1;
         }
-        (self.pos > start).then_some(())
+        Some(self.pos - start).filter(|&count| count > 0)
     }
 
     /// A JSON string, checked: what is between its quotes, escapes still written out.
