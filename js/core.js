@@ -37,7 +37,7 @@ function runtimeImports(module) {
     imports[space] ??= bag();
     imports[space][name] = name === "__wbindgen_init_externref_table"
       ? initExternrefTable
-      // Only a call on a freed or busy core reaches it; the driver never makes one.
+      // wasm-bindgen's other helper (a throw) is not imported by today's core: refuse loudly.
       : () => { throw new Error("authfetch: the core refused a call"); };
   }
   return imports;
@@ -123,7 +123,7 @@ const TOKEN_AT = 2, TOKEN_LEN = 3, OUTPUT_AT = 4, POLL = 7;
 // One client's core is the number `create()` returns; the functions below take it first.
 
 export const create = () => exports.core_new();
-export const free = (core) => exports.__wbg_core_free(core, 0);
+export const free = (core) => exports.core_free(core);
 /** The number `which` (see the questions above). */
 export const query = (core, which) => exports.core_query(core, which);
 /** The next action's kind (0: none left); its operands are read before the next poll. */

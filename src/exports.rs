@@ -6,8 +6,11 @@
 //! length it wrote with the input that reads it. Text out: `query(TEXT_…)` writes into the
 //! output buffer (at `query(OUTPUT_AT)`) and returns the length. The token is never copied:
 //! the driver reads it where it is stored (`query(TOKEN_AT)`, `query(TOKEN_LEN)`) while
-//! building the one header it goes into. Six exports in all (with `free`): each costs the module
-//! bytes.
+//! building the one header it goes into.
+//!
+//! The exports are six free functions (`core_new`, `core_free`, and one per method of [`Core`])
+//! over numbered cores, rather than an exported struct: wasm-bindgen's struct glue (reference
+//! counting, borrow flags, a throw import and its messages) weighed about 1 KB of the module.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
@@ -114,11 +117,11 @@ pub mod query {
 
 /// One client's mind: its token state machine, and the buffers text crosses through.
 ///
-/// Calling protocol: `new Core()`, write the configuration (see [`Options::from_lines`]) and
-/// call [`Core::configure`], which reports with its result whether the core can be used.
+/// Calling protocol: `core_new()` (or [`Core::new`]), write the configuration (see
+/// [`Options::from_lines`]) and call [`Core::configure`], which reports with its result whether
+/// the core can be used.
 /// Then, after every input ([`Core::handle`]), ask `query(POLL)` until it answers 0, reading
 /// each action's operands (the other questions of [`Core::query`]) before polling the next.
-#[wasm_bindgen]
 pub struct Core {
     machine: Option<Machine>,
     polled: Option<Action>,
@@ -132,10 +135,8 @@ impl Default for Core {
     }
 }
 
-#[wasm_bindgen]
 impl Core {
     /// A core with no options yet.
-    #[wasm_bindgen(constructor)]
     pub fn new() -> Core {
         Core {
             machine: None,
@@ -323,4 +324,72 @@ fn endpoint_of(code: i32) -> Endpoint {
         2 => Endpoint::Logout,
         _ => Endpoint::Api,
     }
+}
+
+/// Every client's core, by number (`core_new` hands them out from 1). A lock because a `static`
+/// must be `Sync`; it is never contended: the module runs on one thread and no export calls
+/// out, so no export runs while another holds it. `try_lock` all the same: were it ever held,
+/// the call would be answered as for a freed core rather than spin for good.
+static CORES: spin::Mutex<Vec<Option<Core>>> = spin::Mutex::new(Vec::new());
+
+fn with<R: Default>(core: u32, work: impl FnOnce(&mut Core) -> R) -> R {
+    let Some(mut cores) = CORES.try_lock() else {
+        return R::default();
+    };
+    let slot = cores.get_mut((core as usize).wrapping_sub(1));
+    slot.and_then(Option::as_mut).map(work).unwrap_or_default()
+}
+
+/// A new core; its number (never 0).
+#[wasm_bindgen]
+pub fn core_new() -> u32 {
+    let Some(mut cores) = CORES.try_lock() else {
+        return 0;
+    };
+    let index = match cores.iter().position(Option::is_none) {
+        Some(free) => free,
+        None => {
+            cores.push(None);
+            cores.len() - 1
+        }
+    };
+    if let Some(slot) = cores.get_mut(index) {
+        *slot = Some(Core::new());
+    }
+    index as u32 + 1
+}
+
+/// Drops core `core` (its token is overwritten as it goes).
+#[wasm_bindgen]
+pub fn core_free(core: u32) {
+    let Some(mut cores) = CORES.try_lock() else {
+        return;
+    };
+    if let Some(slot) = cores.get_mut((core as usize).wrapping_sub(1)) {
+        *slot = None;
+    }
+}
+
+/// [`Core::input`].
+#[wasm_bindgen]
+pub fn core_input(core: u32, capacity: u32) -> usize {
+    with(core, |c| c.input(capacity))
+}
+
+/// [`Core::configure`].
+#[wasm_bindgen]
+pub fn core_configure(core: u32, len: u32, refresh_leeway_ms: f64, timeout_ms: u32) -> bool {
+    with(core, |c| c.configure(len, refresh_leeway_ms, timeout_ms))
+}
+
+/// [`Core::handle`].
+#[wasm_bindgen]
+pub fn core_handle(core: u32, event: u32, subject: f64, a: i32, b: i32, now_ms: f64) {
+    with(core, |c| c.handle(event, subject, a, b, now_ms));
+}
+
+/// [`Core::query`].
+#[wasm_bindgen]
+pub fn core_query(core: u32, which: u32) -> f64 {
+    with(core, |c| c.query(which))
 }
