@@ -410,16 +410,13 @@ fn string(text: &str) -> Result<Field, Unread> {
 
 #[test]
 fn json_keeps_the_fields_asked_for() {
-    assert_eq!(k(r#"{"k": true}"#), Ok(Field::Other("a boolean")));
-    assert_eq!(k(r#"{"k": false}"#), Ok(Field::Other("a boolean")));
+    assert_eq!(k(r#"{"k": true}"#), Ok(Field::Other));
+    assert_eq!(k(r#"{"k": false}"#), Ok(Field::Other));
     assert_eq!(k(r#"{"k": null}"#), Ok(Field::Null));
     assert_eq!(k(" \t\r\n {\"k\": 42 } \n"), Ok(Field::Number(42.0)));
     assert_eq!(k(r#"{"k": ""}"#), string(""));
-    assert_eq!(
-        k(r#"{"k": [1, "two", null]}"#),
-        Ok(Field::Other("an array"))
-    );
-    assert_eq!(k(r#"{"k": {"k": 1}}"#), Ok(Field::Other("an object")));
+    assert_eq!(k(r#"{"k": [1, "two", null]}"#), Ok(Field::Other));
+    assert_eq!(k(r#"{"k": {"k": 1}}"#), Ok(Field::Object));
     assert_eq!(
         k(r#"{"a": {"k": 1}}"#),
         Ok(Field::Absent),
@@ -583,10 +580,7 @@ fn json_nesting_deeper_than_32_is_refused() {
         !accepted(objects(33).as_bytes()),
         "the 1 sits 33 levels deep"
     );
-    assert_eq!(
-        k(&format!(r#"{{"k":{}}}"#, nested(32))),
-        Ok(Field::Other("an array"))
-    );
+    assert_eq!(k(&format!(r#"{{"k":{}}}"#, nested(32))), Ok(Field::Other));
     assert_eq!(
         k(&format!(r#"{{"k":{}}}"#, nested(33))),
         Err(Unread::NotJson)

@@ -19,8 +19,10 @@ pub enum Field {
     Number(f64),
     /// A string, its escapes decoded to UTF-8.
     String(Vec<u8>),
-    /// `true`, `false`, an array or an object, named for messages ("an array").
-    Other(&'static str),
+    /// An object.
+    Object,
+    /// `true`, `false` or an array (or a string not kept).
+    Other,
 }
 
 impl Drop for Field {
@@ -50,21 +52,11 @@ pub fn fields<const N: usize>(text: &[u8], names: [&[u8]; N]) -> Result<[Field; 
         bytes: text,
         pos: 0,
     };
-    reader.whitespace();
-    let read = if reader.peek() == Some(b'{') {
-        reader.members(0, Some((&names, &mut found)))
-    } else {
-        reader.value(0).and(Some(false))
-    };
+    let read = reader.value(0, false, Some((&names, &mut found)));
     reader.whitespace();
     match read {
-        Some(is_object) if reader.pos == text.len() => {
-            if is_object {
-                Ok(found)
-            } else {
-                Err(Unread::NotObject)
-            }
-        }
+        Some(Field::Object) if reader.pos == text.len() => Ok(found),
+        Some(_) if reader.pos == text.len() => Err(Unread::NotObject),
         _ => Err(Unread::NotJson),
     }
 }
@@ -104,34 +96,29 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// One value at `depth` levels of nesting; `Some(true)` for an object.
-    fn value(&mut self, depth: u32) -> Option<bool> {
+    /// One value at `depth` levels of nesting: a string decoded only when `keep`, an object's
+    /// fields kept as `wanted` asks.
+    fn value(&mut self, depth: u32, keep: bool, wanted: Wanted<'_, '_>) -> Option<Field> {
         if depth > MAX_DEPTH {
             return None;
         }
         self.whitespace();
-        match self.peek()? {
-            b'"' => self.string().map(|_| false),
-            b'-' | b'0'..=b'9' => self.number().map(|_| false),
-            b't' => self.literal(b"true").map(|()| false),
-            b'f' => self.literal(b"false").map(|()| false),
-            b'n' => self.literal(b"null").map(|()| false),
-            b'[' => self.items(depth).map(|()| false),
-            b'{' => self.members(depth, None),
-            _ => None,
-        }
-    }
-
-    /// The value of a wanted field, kept.
-    fn field(&mut self, depth: u32) -> Option<Field> {
-        self.whitespace();
         Some(match self.peek()? {
-            b'"' => Field::String(decode(self.string()?)),
+            b'"' => {
+                let raw = self.string()?;
+                if keep {
+                    Field::String(decode(raw))
+                } else {
+                    Field::Other
+                }
+            }
             b'-' | b'0'..=b'9' => Field::Number(self.number()?),
+            b't' => self.literal(b"true").map(|()| Field::Other)?,
+            b'f' => self.literal(b"false").map(|()| Field::Other)?,
             b'n' => self.literal(b"null").map(|()| Field::Null)?,
-            b'{' => self.value(depth).map(|_| Field::Other("an object"))?,
-            b'[' => self.value(depth).map(|_| Field::Other("an array"))?,
-            _ => self.value(depth).map(|_| Field::Other("a boolean"))?,
+            b'[' => self.items(depth).map(|()| Field::Other)?,
+            b'{' => self.members(depth, wanted).map(|()| Field::Object)?,
+            _ => return None,
         })
     }
 
@@ -144,7 +131,7 @@ impl<'a> Reader<'a> {
             return Some(());
         }
         loop {
-            self.value(depth + 1)?;
+            self.value(depth + 1, false, None)?;
             self.whitespace();
             match self.bump()? {
                 b',' => {}
@@ -154,13 +141,13 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// An object, from its `{`, keeping the fields `wanted` asks for; `Some(true)`.
-    fn members(&mut self, depth: u32, mut wanted: Wanted<'_, '_>) -> Option<bool> {
+    /// An object, from its `{`, keeping the fields `wanted` asks for.
+    fn members(&mut self, depth: u32, mut wanted: Wanted<'_, '_>) -> Option<()> {
         self.pos += 1;
         self.whitespace();
         if self.peek() == Some(b'}') {
             self.pos += 1;
-            return Some(true);
+            return Some(());
         }
         loop {
             self.whitespace();
@@ -171,16 +158,14 @@ impl<'a> Reader<'a> {
                 let index = names.iter().position(|name| same_text(key, name))?;
                 found.get_mut(index)
             });
-            match slot {
-                Some(slot) => *slot = self.field(depth + 1)?,
-                None => {
-                    self.value(depth + 1)?;
-                }
+            let value = self.value(depth + 1, slot.is_some(), None)?;
+            if let Some(slot) = slot {
+                *slot = value;
             }
             self.whitespace();
             match self.bump()? {
                 b',' => {}
-                b'}' => return Some(true),
+                b'}' => return Some(()),
                 _ => return None,
             }
         }
