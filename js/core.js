@@ -3,9 +3,9 @@
 // number per client and functions that take and return numbers and non-secret strings, plus
 // `bearerHeader()`, which builds the header value from the token's bytes in place.
 import {
-  apply, bag, compile, compileStreaming, decode, decoder, encodeInto, encoder,
-  fetch, inBrowser, instanceExports, instantiate, isA, memoryBuffer, Module, moduleImports,
-  Promise, Request, Response, responseArrayBuffer, setTable, then, Uint8Array, URL,
+  apply, compile, compileStreaming, decode, decoder, encodeInto, encoder, fetch, inBrowser,
+  instanceExports, instantiate, isA, memoryBuffer, Module, Promise, Request, Response,
+  responseArrayBuffer, setTable, then, Uint8Array, URL,
 } from "./captured.js";
 
 let exports;
@@ -28,21 +28,6 @@ export const NETWORK = 0, TIMEOUT = 1, LOCK_NOT_GRANTED = 2;
 /** `endpoint` of `Core::failed`. */
 export const API = 0, LOGIN = 1, LOGOUT = 2;
 
-/** The wasm-bindgen runtime's imports, by name prefix (their suffixes are hashes). */
-function runtimeImports(module) {
-  const imports = bag();
-  const list = apply(moduleImports, Module, [module]);
-  for (let i = 0; i < list.length; i++) {
-    const { module: space, name } = list[i];
-    imports[space] ??= bag();
-    imports[space][name] = name === "__wbindgen_init_externref_table"
-      ? initExternrefTable
-      // wasm-bindgen's other helper (a throw) is not imported by today's core: refuse loudly.
-      : () => { throw new Error("authfetch: the core refused a call"); };
-  }
-  return imports;
-}
-
 // What wasm-bindgen 0.2.130's glue does: the table's reserved slots hold the constants the
 // runtime hands out. scripts/build-package checks the generated glue still says exactly this.
 function initExternrefTable() {
@@ -53,6 +38,9 @@ function initExternrefTable() {
   apply(setTable, table, [1026, true]);
   apply(setTable, table, [1027, false]);
 }
+
+/** The core's one import, the wasm-bindgen runtime's (scripts/build-package checks it is). */
+const imports = { __proto__: null, "./authfetch_bg.js": { __proto__: null, __wbindgen_init_externref_table: initExternrefTable } };
 
 function start(instance) {
   exports = apply(instanceExports, instance, []);
@@ -72,7 +60,7 @@ export function load(source = beside) {
     const fail = (error) => { loading = undefined; reject(error); };
     const run = (module) => {
       try {
-        apply(then, apply(instantiate, undefined, [module, runtimeImports(module)]), [(instance) => {
+        apply(then, apply(instantiate, undefined, [module, imports]), [(instance) => {
           start(instance);
           resolve();
         }, fail]);
