@@ -42,15 +42,7 @@ impl Options {
     /// (empty: the login answer carries no token) and `expiresInField`, then one API origin
     /// per line. `None` when a line is missing or empty where it may not be.
     pub fn from_lines(text: &[u8], refresh_leeway_ms: f64, timeout_ms: u32) -> Option<Self> {
-        let mut lines = Vec::new();
-        let mut start = 0;
-        for (at, byte) in text.iter().chain(b"\n").enumerate() {
-            if *byte == b'\n' {
-                lines.push(text.get(start..at)?.to_vec());
-                start = at + 1;
-            }
-        }
-        let mut lines = lines.into_iter();
+        let mut lines = text.split(|&byte| byte == b'\n').map(<[u8]>::to_vec);
         let token_field = lines.next().filter(|f| !f.is_empty())?;
         let login_token_field = lines.next().map(|f| (!f.is_empty()).then_some(f))?;
         let expires_in_field = lines.next().filter(|f| !f.is_empty())?;
