@@ -5,8 +5,6 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use alloc::collections::VecDeque;
-
 use crate::core::config::Options;
 use crate::core::error::{AuthError, ErrorCode, decimal, words};
 use crate::core::grant::{
@@ -343,7 +341,9 @@ pub struct Machine {
     reported: Option<State>,
     before_refresh: Option<State>,
     calls: Vec<Call>,
-    actions: VecDeque<Action>,
+    /// Decided, in order; those before `taken` were polled already.
+    actions: Vec<Action>,
+    taken: usize,
     closed: bool,
 }
 
@@ -361,7 +361,8 @@ impl Machine {
             reported: None,
             before_refresh: None,
             calls: Vec::new(),
-            actions: VecDeque::new(),
+            actions: Vec::new(),
+            taken: 0,
             closed: false,
         }
     }
@@ -374,7 +375,16 @@ impl Machine {
     /// The next decision. Call until `None` after every input.
     #[must_use]
     pub fn poll_action(&mut self) -> Option<Action> {
-        self.actions.pop_front()
+        // From the front without shifting the rest (what `VecDeque` would do, in more code);
+        // a polled slot holds a stand-in until the list is emptied.
+        let slot = self.actions.get_mut(self.taken)?;
+        let action = core::mem::replace(slot, Action::Unlock);
+        self.taken += 1;
+        if self.taken == self.actions.len() {
+            self.actions.clear();
+            self.taken = 0;
+        }
+        Some(action)
     }
 
     /// Whether a token is held.
@@ -412,12 +422,12 @@ impl Machine {
         now_ms: f64,
     ) {
         if self.closed {
-            self.actions.push_back(Action::Fail { id, error: freed() });
+            self.actions.push(Action::Fail { id, error: freed() });
             return;
         }
         let for_api = origin_of_url(url).is_some_and(|origin| self.options.admits(origin));
         if has_authorization || !for_api {
-            self.actions.push_back(Action::PassThrough { id });
+            self.actions.push(Action::PassThrough { id });
             return;
         }
         let stage = match (&self.held, self.session) {
@@ -432,7 +442,7 @@ impl Machine {
             stage,
         });
         match stage {
-            Stage::Sent(bearer) => self.actions.push_back(Action::Send { id, bearer }),
+            Stage::Sent(bearer) => self.actions.push(Action::Send { id, bearer }),
             Stage::Waiting(_) => self.ensure_refresh(),
         }
     }
@@ -442,7 +452,7 @@ impl Machine {
         let held = self.held.as_ref().map(|held| held.bearer);
         let over = held.is_none() && self.session == Session::Over;
         let Some(index) = self.calls.iter().position(|call| call.id == id) else {
-            self.actions.push_back(Action::Deliver { id });
+            self.actions.push(Action::Deliver { id });
             return;
         };
         let Some(call) = self.calls.get_mut(index) else {
@@ -454,13 +464,13 @@ impl Machine {
         };
         if status != 401 || call.replay == Replay::Never || call.retried || over {
             self.calls.swap_remove(index);
-            self.actions.push_back(Action::Deliver { id });
+            self.actions.push(Action::Deliver { id });
         } else if let Some(newer) = held.filter(|held| Some(*held) != sent_with) {
             // Another request refreshed while this one was out: retry with its token, no
             // second refresh.
             call.retried = true;
             call.stage = Stage::Sent(Some(newer));
-            self.actions.push_back(Action::Send {
+            self.actions.push(Action::Send {
                 id,
                 bearer: Some(newer),
             });
@@ -482,7 +492,7 @@ impl Machine {
     pub fn failed(&mut self, id: RequestId, failure: Failure, endpoint: Endpoint) {
         self.forget(id);
         let error = failure.error(endpoint, self.options.timeout_ms);
-        self.actions.push_back(Action::Fail { id, error });
+        self.actions.push(Action::Fail { id, error });
     }
 
     /// The caller gave up on `id` (abort). A refresh it waited for goes on for the others.
@@ -500,17 +510,13 @@ impl Machine {
     /// when that is not known yet (or joining a refresh already running).
     pub fn restore(&mut self, id: RequestId) {
         if self.closed {
-            self.actions.push_back(Action::Fail { id, error: freed() });
+            self.actions.push(Action::Fail { id, error: freed() });
             return;
         }
         match (&self.held, self.session) {
             (_, _) if self.refreshing => self.wait_for_outcome(id, true),
-            (Some(_), _) => self
-                .actions
-                .push_back(Action::Resolve { id, session: true }),
-            (None, Session::Over) => self
-                .actions
-                .push_back(Action::Resolve { id, session: false }),
+            (Some(_), _) => self.actions.push(Action::Resolve { id, session: true }),
+            (None, Session::Over) => self.actions.push(Action::Resolve { id, session: false }),
             _ => self.wait_for_outcome(id, true),
         }
     }
@@ -520,10 +526,10 @@ impl Machine {
     /// presented: the lock is released and the waiting calls are settled from the new state.
     pub fn refresh_permitted(&mut self, ticket: RefreshTicket) {
         if self.closed || ticket.0 != self.epoch {
-            self.actions.push_back(Action::Unlock);
+            self.actions.push(Action::Unlock);
             self.stale_refresh_ended();
         } else {
-            self.actions.push_back(Action::CallRefresh(ticket));
+            self.actions.push(Action::CallRefresh(ticket));
         }
     }
 
@@ -545,7 +551,7 @@ impl Machine {
             &self.options.token_field,
             &self.options.expires_in_field,
         );
-        self.actions.push_back(Action::Unlock);
+        self.actions.push(Action::Unlock);
         self.refresh_finished(ticket, outcome, now_ms);
     }
 
@@ -555,7 +561,7 @@ impl Machine {
             return;
         }
         let error = failure.error(Endpoint::Refresh, self.options.timeout_ms);
-        self.actions.push_back(Action::Unlock);
+        self.actions.push(Action::Unlock);
         self.refresh_finished(ticket, RefreshOutcome::Failed(error), 0.0);
     }
 
@@ -590,8 +596,7 @@ impl Machine {
                 self.session = Session::Over;
                 if had_session {
                     self.report(State::Expired);
-                    self.actions
-                        .push_back(Action::Broadcast(Message::SignedOut));
+                    self.actions.push(Action::Broadcast(Message::SignedOut));
                 } else {
                     self.report(State::SignedOut);
                 }
@@ -601,7 +606,7 @@ impl Machine {
                 let actions = &mut self.actions;
                 self.calls.retain(|call| match call.stage {
                     Stage::Waiting(_) => {
-                        actions.push_back(Action::Fail {
+                        actions.push(Action::Fail {
                             id: call.id,
                             error: error.clone(),
                         });
@@ -623,13 +628,13 @@ impl Machine {
     /// `now_ms`.
     pub fn login_answered(&mut self, id: RequestId, status: u16, body: Option<&[u8]>, now_ms: f64) {
         if self.closed {
-            self.actions.push_back(Action::Fail { id, error: freed() });
+            self.actions.push(Action::Fail { id, error: freed() });
             return;
         }
         let field = self.options.login_token_field.as_deref();
         match classify_login(status, body, field, &self.options.expires_in_field) {
             Ok(grant) => self.login_succeeded(id, grant, now_ms),
-            Err(error) => self.actions.push_back(Action::Fail { id, error }),
+            Err(error) => self.actions.push(Action::Fail { id, error }),
         }
     }
 
@@ -637,13 +642,12 @@ impl Machine {
     /// (then a refresh follows and decides the call).
     pub fn login_succeeded(&mut self, id: RequestId, grant: Option<Grant>, now_ms: f64) {
         self.epoch += 1;
-        self.actions.push_back(Action::Broadcast(Message::SignedIn));
+        self.actions.push(Action::Broadcast(Message::SignedIn));
         match grant {
             Some(grant) => {
                 self.install(grant, now_ms);
                 self.report(State::SignedIn);
-                self.actions
-                    .push_back(Action::Resolve { id, session: true });
+                self.actions.push(Action::Resolve { id, session: true });
                 self.dispatch_waiters();
             }
             None => {
@@ -656,7 +660,7 @@ impl Machine {
 
     /// The logout endpoint answered call `id` with `status`.
     pub fn logout_answered(&mut self, id: RequestId, status: u16) {
-        self.actions.push_back(match classify_logout(status) {
+        self.actions.push(match classify_logout(status) {
             Ok(()) => Action::Resolve { id, session: false },
             Err(error) => Action::Fail { id, error },
         });
@@ -668,8 +672,7 @@ impl Machine {
             return;
         }
         self.end_session();
-        self.actions
-            .push_back(Action::Broadcast(Message::SignedOut));
+        self.actions.push(Action::Broadcast(Message::SignedOut));
     }
 
     /// Another tab said `message`.
@@ -713,14 +716,14 @@ impl Machine {
         self.held = None;
         self.session = Session::Over;
         for call in core::mem::take(&mut self.calls) {
-            self.actions.push_back(Action::Fail {
+            self.actions.push(Action::Fail {
                 id: call.id,
                 error: freed(),
             });
         }
         if self.refreshing {
             self.refreshing = false;
-            self.actions.push_back(Action::Unlock);
+            self.actions.push(Action::Unlock);
         }
     }
 
@@ -771,7 +774,7 @@ impl Machine {
 
     fn wait_for_outcome(&mut self, id: RequestId, restore: bool) {
         if self.closed {
-            self.actions.push_back(Action::Fail { id, error: freed() });
+            self.actions.push(Action::Fail { id, error: freed() });
             return;
         }
         self.calls.push(Call {
@@ -795,7 +798,7 @@ impl Machine {
                     refused: Some(refused),
                     recalled: true,
                 });
-                self.actions.push_back(Action::Recall { id: call.id });
+                self.actions.push(Action::Recall { id: call.id });
             }
         }
     }
@@ -815,7 +818,7 @@ impl Machine {
         }
         self.report(State::Refreshing);
         self.actions
-            .push_back(Action::StartRefresh(RefreshTicket(self.epoch)));
+            .push(Action::StartRefresh(RefreshTicket(self.epoch)));
     }
 
     /// Settles every waiting call from the current session, starting another refresh only if
@@ -832,15 +835,15 @@ impl Machine {
             let id = call.id;
             match (waiting, bearer, session) {
                 (Waiting::ForOutcome { .. }, Some(_), _) => {
-                    actions.push_back(Action::Resolve { id, session: true });
+                    actions.push(Action::Resolve { id, session: true });
                     false
                 }
                 (Waiting::ForOutcome { restore: true }, None, Session::Over) => {
-                    actions.push_back(Action::Resolve { id, session: false });
+                    actions.push(Action::Resolve { id, session: false });
                     false
                 }
                 (Waiting::ForOutcome { restore: false }, None, Session::Over) => {
-                    actions.push_back(Action::Fail {
+                    actions.push(Action::Fail {
                         id,
                         error: AuthError::new(
                             ErrorCode::SessionExpired,
@@ -851,7 +854,7 @@ impl Machine {
                 }
                 (Waiting::ToSend, Some(_), _) | (Waiting::ToSend, None, Session::Over) => {
                     call.stage = Stage::Sent(bearer);
-                    actions.push_back(Action::Send { id, bearer });
+                    actions.push(Action::Send { id, bearer });
                     true
                 }
                 (Waiting::ToRetry { refused, .. }, Some(_), _) if refused == bearer => {
@@ -861,17 +864,17 @@ impl Machine {
                 (Waiting::ToRetry { .. }, Some(_), _) => {
                     call.retried = true;
                     call.stage = Stage::Sent(bearer);
-                    actions.push_back(Action::Send { id, bearer });
+                    actions.push(Action::Send { id, bearer });
                     true
                 }
                 (Waiting::ToRetry { recalled: true, .. }, None, Session::Over) => {
                     call.retried = true;
                     call.stage = Stage::Sent(None);
-                    actions.push_back(Action::Send { id, bearer: None });
+                    actions.push(Action::Send { id, bearer: None });
                     true
                 }
                 (Waiting::ToRetry { .. }, None, Session::Over) => {
-                    actions.push_back(Action::Deliver { id });
+                    actions.push(Action::Deliver { id });
                     false
                 }
                 (_, None, _) => {
@@ -888,7 +891,7 @@ impl Machine {
     fn report(&mut self, state: State) {
         if self.reported != Some(state) {
             self.reported = Some(state);
-            self.actions.push_back(Action::Emit(state));
+            self.actions.push(Action::Emit(state));
         }
     }
 }
