@@ -5,11 +5,10 @@ use crate::prelude::*;
 
 use core::fmt;
 
-/// The `code` of an `AuthError`.
+/// The `code` of an `AuthError` the core raises (`invalid_config` is the driver's: it
+/// validates the options).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
-    /// The options object is wrong; the message names the option.
-    InvalidConfig,
     /// The server could not be reached.
     Network,
     /// The server did not answer within `timeoutMs`, or the cross-tab lock was not granted in time.
@@ -30,7 +29,6 @@ impl ErrorCode {
     /// The code as JavaScript sees it.
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::InvalidConfig => "invalid_config",
             Self::Network => "network",
             Self::Timeout => "timeout",
             Self::RefreshFailed => "refresh_failed",

@@ -25,9 +25,14 @@ pub fn peek(token: &[u8]) -> Option<TimeClaims> {
         return None;
     }
     // header.payload.signature: exactly two dots.
-    let mut dots = token.iter().enumerate().filter(|(_, byte)| **byte == b'.');
-    let (first, second) = (dots.next()?.0, dots.next()?.0);
-    if dots.next().is_some() {
+    let (mut dots, mut first, mut second) = (0, 0, 0);
+    for (at, &byte) in token.iter().enumerate() {
+        if byte == b'.' {
+            dots += 1;
+            (first, second) = if dots == 1 { (at, at) } else { (first, at) };
+        }
+    }
+    if dots != 2 {
         return None;
     }
     let payload = token.get(first + 1..second)?;

@@ -776,7 +776,6 @@ fn label(action: &Action) -> &'static str {
             ErrorCode::Network | ErrorCode::Timeout => "fail network or timeout",
             ErrorCode::BadResponse | ErrorCode::RefreshFailed => "fail bad answer",
             ErrorCode::LoginFailed => "fail login",
-            ErrorCode::InvalidConfig => "fail invalid config",
         },
         Action::Resolve { session: true, .. } => "resolve with a session",
         Action::Resolve { session: false, .. } => "resolve without a session",
