@@ -126,13 +126,7 @@ pub fn classify_refresh(
             Err(error) => RefreshOutcome::Failed(error),
         },
         401 | 403 => RefreshOutcome::SessionOver,
-        _ => RefreshOutcome::Failed(AuthError::new(
-            ErrorCode::RefreshFailed,
-            words(&[
-                b"the refresh endpoint answered ",
-                &decimal(u64::from(status)),
-            ]),
-        )),
+        _ => RefreshOutcome::Failed(answered(ErrorCode::RefreshFailed, b"refresh", status)),
     }
 }
 
@@ -144,7 +138,6 @@ pub fn classify_login(
     token_field: Option<&[u8]>,
     expires_in_field: &[u8],
 ) -> Result<Option<Grant>, AuthError> {
-    let status_text = decimal(u64::from(status));
     match (status, token_field) {
         (200..=299, None) => Ok(None),
         (200..=299, Some(field)) => parse_grant(body, "login", field, expires_in_field).map(Some),
@@ -152,14 +145,11 @@ pub fn classify_login(
             ErrorCode::LoginFailed,
             words(&[
                 b"the login endpoint refused the credentials (",
-                &status_text,
+                &decimal(u64::from(status)),
                 b")",
             ]),
         )),
-        _ => Err(AuthError::new(
-            ErrorCode::BadResponse,
-            words(&[b"the login endpoint answered ", &status_text]),
-        )),
+        _ => Err(answered(ErrorCode::BadResponse, b"login", status)),
     }
 }
 
@@ -168,12 +158,15 @@ pub fn classify_login(
 pub fn classify_logout(status: u16) -> Result<(), AuthError> {
     match status {
         200..=299 | 401 | 403 => Ok(()),
-        _ => Err(AuthError::new(
-            ErrorCode::BadResponse,
-            words(&[
-                b"the logout endpoint answered ",
-                &decimal(u64::from(status)),
-            ]),
-        )),
+        _ => Err(answered(ErrorCode::BadResponse, b"logout", status)),
     }
+}
+
+/// "the `endpoint` endpoint answered `status`".
+fn answered(code: ErrorCode, endpoint: &[u8], status: u16) -> AuthError {
+    let status = decimal(u64::from(status));
+    AuthError::new(
+        code,
+        words(&[b"the ", endpoint, b" endpoint answered ", &status]),
+    )
 }
