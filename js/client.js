@@ -72,6 +72,7 @@ export class AuthClient {
   #nextCall = 0;
   #nextListener = 0;
   #freed = false;
+  #freeing = false;
 
   /** Validates `options` and holds no token yet. */
   constructor(options) {
@@ -497,7 +498,10 @@ export class AuthClient {
   }
 
   #free() {
-    if (this.#freed) return;
+    // A listener that frees the client again while the last actions are carried out finds it
+    // already going.
+    if (this.#freed || this.#freeing) return;
+    this.#freeing = true;
     const made = this.#core;
     if (made) {
       core.handle(made, core.CLOSE, 0, 0, 0, 0);

@@ -124,8 +124,15 @@ export function handle(core, event, subject, a, b, at) {
     typeof b === "string" ? write(core, b) : b, at);
 }
 
-/** Writes `text` to the core's input; returns the number of bytes written. */
+// Text longer than this is not handed over: no answer, URL or tab message of ours comes near
+// it, and a page script (another tab's message) or a server (an answer) could otherwise make
+// the core's memory grow without bound.
+const MOST = 1 << 22;
+
+/** Writes `text` to the core's input; returns the number of bytes written, or UNREAD (-1) for
+ *  text over MOST, which every event that carries text reads as none. */
 function write(core, text) {
+  if (text.length > MOST) return UNREAD;
   const room = text.length * 3;
   const at = exports.core_input(core, room);
   return apply(encodeInto, encoder, [text, view(at, room)]).written;

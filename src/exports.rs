@@ -204,8 +204,12 @@ impl Core {
             event::CLOSE => machine.close(),
             _ => {}
         }
-        // What came in (perhaps an answer with a token in it) does not stay.
+        // What came in (perhaps an answer with a token in it) does not stay, and a large input
+        // does not keep its memory (nor make every later wipe long).
         input.fill(0);
+        if input.capacity() > 4096 {
+            *input = Vec::new();
+        }
     }
 
     /// A number about the polled action or the client, or the next action, or the length of a
@@ -326,48 +330,56 @@ fn endpoint_of(code: i32) -> Endpoint {
     }
 }
 
-/// Every client's core, by number (`core_new` hands them out from 1). A lock because a `static`
-/// must be `Sync`; it is never contended: the module runs on one thread and no export calls
-/// out, so no export runs while another holds it. `try_lock` all the same: were it ever held,
-/// the call would be answered as for a freed core rather than spin for good.
-static CORES: spin::Mutex<Vec<Option<Core>>> = spin::Mutex::new(Vec::new());
+/// Every client's core, by number (`core_new` hands out 1, 2, … and never the same number twice,
+/// so a number kept after `core_free` reaches no other client's core). A lock because a
+/// `static` must be `Sync`; it is never contended: the module runs on one thread and no export
+/// calls out. It is held only to take a core out and put it back, never while a core works,
+/// so were a core ever to trap (only an allocation failure could), that core alone would be
+/// lost and the others would go on.
+static CORES: spin::Mutex<Vec<Option<Box<Core>>>> = spin::Mutex::new(Vec::new());
 
 fn with<R: Default>(core: u32, work: impl FnOnce(&mut Core) -> R) -> R {
-    let Some(mut cores) = CORES.try_lock() else {
+    let Some(mut taken) = take(core) else {
         return R::default();
     };
-    let slot = cores.get_mut((core as usize).wrapping_sub(1));
-    slot.and_then(Option::as_mut).map(work).unwrap_or_default()
+    let result = work(&mut taken);
+    put_back(core, taken);
+    result
 }
 
-/// A new core; its number (never 0).
+/// Core `core` out of the table (`None`: no such core). Not inlined into every export: one
+/// copy of the table's bookkeeping is enough.
+#[inline(never)]
+fn take(core: u32) -> Option<Box<Core>> {
+    let mut cores = CORES.try_lock()?;
+    cores.get_mut((core as usize).wrapping_sub(1))?.take()
+}
+
+#[inline(never)]
+fn put_back(core: u32, taken: Box<Core>) {
+    if let Some(slot) = CORES
+        .try_lock()
+        .as_mut()
+        .and_then(|cores| cores.get_mut((core as usize).wrapping_sub(1)))
+    {
+        *slot = Some(taken);
+    }
+}
+
+/// A new core; its number (0: none could be made).
 #[wasm_bindgen]
 pub fn core_new() -> u32 {
     let Some(mut cores) = CORES.try_lock() else {
         return 0;
     };
-    let index = match cores.iter().position(Option::is_none) {
-        Some(free) => free,
-        None => {
-            cores.push(None);
-            cores.len() - 1
-        }
-    };
-    if let Some(slot) = cores.get_mut(index) {
-        *slot = Some(Core::new());
-    }
-    index as u32 + 1
+    cores.push(Some(Box::new(Core::new())));
+    cores.len() as u32
 }
 
 /// Drops core `core` (its token is overwritten as it goes).
 #[wasm_bindgen]
 pub fn core_free(core: u32) {
-    let Some(mut cores) = CORES.try_lock() else {
-        return;
-    };
-    if let Some(slot) = cores.get_mut((core as usize).wrapping_sub(1)) {
-        *slot = None;
-    }
+    drop(take(core));
 }
 
 /// [`Core::input`].

@@ -311,7 +311,7 @@ fn a_malformed_configuration_is_refused() {
 }
 
 #[wasm_bindgen_test]
-fn the_exported_functions_number_their_cores_and_a_freed_number_answers_as_no_core() {
+fn the_exported_functions_number_their_cores_and_a_freed_number_reaches_no_core() {
     use authfetch::exports::{
         core_configure, core_free, core_handle, core_input, core_new, core_query,
     };
@@ -326,27 +326,48 @@ fn the_exported_functions_number_their_cores_and_a_freed_number_answers_as_no_co
         core_configure(core, len, 30_000.0, 30_000)
     };
     let (first, second) = (core_new(), core_new());
-    assert!(first != 0 && second != 0 && first != second, "{first} {second}");
+    assert!(
+        first != 0 && second != 0 && first != second,
+        "{first} {second}"
+    );
     assert!(configure(first) && configure(second));
     core_handle(second, event::REFRESH, 7.0, 0, 0, T0);
     assert_eq!(core_query(second, query::POLL), f64::from(EMIT));
     assert_eq!(core_query(second, query::POLL), f64::from(START_REFRESH));
     assert_eq!(core_query(second, query::POLL), 0.0);
-    assert_eq!(core_query(first, query::POLL), 0.0, "the other core decided nothing");
+    assert_eq!(
+        core_query(first, query::POLL),
+        0.0,
+        "the other core decided nothing"
+    );
 
     core_free(second);
     core_handle(second, event::REFRESH, 8.0, 0, 0, T0);
-    assert_eq!(core_query(second, query::POLL), 0.0, "a freed number decides nothing");
+    assert_eq!(
+        core_query(second, query::POLL),
+        0.0,
+        "a freed number decides nothing"
+    );
     assert_eq!(core_input(second, 16), 0, "and offers no input");
     assert!(!configure(second), "and cannot be configured");
     for unknown in [0, 9_999, u32::MAX] {
         assert_eq!(core_query(unknown, query::POLL), 0.0, "{unknown}");
     }
     let third = core_new();
-    assert_eq!(third, second, "a freed number is handed out again");
-    assert_eq!(core_query(third, query::AUTHENTICATED), 0.0, "as a new core");
+    assert!(
+        third > second,
+        "a freed number is never handed out again: {third}"
+    );
     assert!(configure(third));
+    core_handle(second, event::REFRESH, 9.0, 0, 0, T0);
+    assert_eq!(
+        core_query(third, query::POLL),
+        0.0,
+        "the freed number reaches no other core"
+    );
     assert_eq!(core_query(first, query::AUTHENTICATED), 0.0);
     core_free(first);
     core_free(third);
+    core_free(third);
+    assert_eq!(core_input(third, 16), 0, "freed twice: still nothing");
 }

@@ -983,3 +983,39 @@ test("minor: 50 synthetic online events with a valid token cause at most one ref
     assert.ok(refreshes <= 1, `${refreshes} refreshes`);
   });
 });
+
+test("review: an answer over 4 M characters is not read into the core; one under it is", TEST_TIMEOUT, async () => {
+  // A server (or another tab's script, on the channel) could otherwise grow the core's memory
+  // without bound, and past what it can allocate, which traps.
+  const padding = { under: "x".repeat(4_000_000), over: "x".repeat(4_200_000) };
+  const foreign = await startForeign((entry) => ({
+    status: 200,
+    json: { access_token: "opaque-login-token", token_type: "Bearer", pad: padding[entry.path.slice(1)] },
+  }));
+  try {
+    await withPage(async (page, errors) => {
+      await signIn(page);
+      const outcome = await page.evaluate(async ({ foreign }) => {
+        const login = async (size) => {
+          const auth = new T.AuthClient({ loginUrl: `${foreign}/${size}`, crossTab: false });
+          const result = await T.within(() => auth.login({ username: "demo", password: "demo" }), 20_000);
+          return { ok: result.ok, code: result.error?.code, message: result.error?.message, authenticated: auth.isAuthenticated };
+        };
+        const over = await login("over");
+        const under = await login("under");
+        // The channel: a message far over the limit changes nothing and wedges nothing.
+        const channel = new BroadcastChannel("authfetch:" + new URL("/auth/refresh", location.href).href);
+        channel.postMessage("signed-out".padEnd(5_000_000, " "));
+        await T.sleep(300);
+        const call = T.brief(await T.within(() => auth.fetch("/api/ping"), 5000));
+        return { over, under, call };
+      }, { foreign: foreign.url });
+      assert.deepEqual(outcome.over, { ok: false, code: "bad_response", message: "the login response is not JSON", authenticated: false });
+      assert.deepEqual(outcome.under, { ok: true, code: undefined, message: undefined, authenticated: true });
+      assert.equal(outcome.call, 200);
+      assert.deepEqual(errors.filter((e) => TRAP.test(e)), [], "no trap");
+    });
+  } finally {
+    await foreign.stop();
+  }
+});
