@@ -90,6 +90,8 @@ impl<'a> Reader<'a> {
         (self.bump()? == expected).then_some(())
     }
 
+    // One copy in the wasm: see .cargo/config.toml.
+    #[inline(never)]
     fn whitespace(&mut self) {
         while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
             self.pos += 1;
@@ -220,6 +222,8 @@ impl<'a> Reader<'a> {
     }
 
     /// Moves past `expected` if it comes next.
+    // One copy in the wasm: see .cargo/config.toml.
+    #[inline(never)]
     fn eat_if(&mut self, expected: u8) -> bool {
         let next = self.peek() == Some(expected);
         if next {

@@ -421,8 +421,7 @@ impl Machine {
         replay: Replay,
         now_ms: f64,
     ) {
-        if self.closed {
-            self.actions.push(Action::Fail { id, error: freed() });
+        if self.refused_when_closed(id) {
             return;
         }
         let for_api = origin_of_url(url).is_some_and(|origin| self.options.admits(origin));
@@ -496,6 +495,8 @@ impl Machine {
     }
 
     /// The caller gave up on `id` (abort). A refresh it waited for goes on for the others.
+    // One copy in the wasm: see .cargo/config.toml.
+    #[inline(never)]
     pub fn forget(&mut self, id: RequestId) {
         self.calls.retain(|call| call.id != id);
     }
@@ -509,8 +510,7 @@ impl Machine {
     /// `restore()` was called: resolve with whether a session exists, refreshing first only
     /// when that is not known yet (or joining a refresh already running).
     pub fn restore(&mut self, id: RequestId) {
-        if self.closed {
-            self.actions.push(Action::Fail { id, error: freed() });
+        if self.refused_when_closed(id) {
             return;
         }
         match (&self.held, self.session) {
@@ -627,8 +627,7 @@ impl Machine {
     /// Login call `id` was answered `status` with `body` (its text; `None`: not read) at
     /// `now_ms`.
     pub fn login_answered(&mut self, id: RequestId, status: u16, body: Option<&[u8]>, now_ms: f64) {
-        if self.closed {
-            self.actions.push(Action::Fail { id, error: freed() });
+        if self.refused_when_closed(id) {
             return;
         }
         let field = self.options.login_token_field.as_deref();
@@ -773,8 +772,7 @@ impl Machine {
     }
 
     fn wait_for_outcome(&mut self, id: RequestId, restore: bool) {
-        if self.closed {
-            self.actions.push(Action::Fail { id, error: freed() });
+        if self.refused_when_closed(id) {
             return;
         }
         self.calls.push(Call {
@@ -888,6 +886,18 @@ impl Machine {
         }
     }
 
+    /// Whether the client was closed, in which case call `id` fails with `aborted`.
+    // One copy in the wasm: see .cargo/config.toml.
+    #[inline(never)]
+    fn refused_when_closed(&mut self, id: RequestId) -> bool {
+        if self.closed {
+            self.actions.push(Action::Fail { id, error: freed() });
+        }
+        self.closed
+    }
+
+    // One copy in the wasm: see .cargo/config.toml.
+    #[inline(never)]
     fn report(&mut self, state: State) {
         if self.reported != Some(state) {
             self.reported = Some(state);
