@@ -5,7 +5,7 @@
 import { AuthError } from "./auth-error.js";
 import {
   apply, bag, charCodeAt, hasOwn, isArray, keys, stringIndexOf, stringTrim, toUpperCase, URL,
-  urlHash, urlOrigin, urlPassword, urlPathname, urlProtocol, urlSearch, urlUsername,
+  urlHref, urlOrigin, urlProtocol,
 } from "./captured.js";
 
 const DEFAULTS = {
@@ -94,7 +94,8 @@ function origin(text, out) {
     out.why = "only http and https origins can receive the token";
     return undefined;
   }
-  if (part(urlUsername) || part(urlPassword) || part(urlSearch) || part(urlHash) || part(urlPathname) !== "/") {
+  // Nothing but the origin: no credentials, path, query or fragment (not even an empty one).
+  if (part(urlHref) !== part(urlOrigin) + "/") {
     out.why = "an origin has no path, query, fragment or credentials";
     return undefined;
   }
