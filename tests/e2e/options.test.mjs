@@ -237,6 +237,8 @@ const JS_CASES = [
   ['{ apiOrigins: ["https://user:pw@api.example"] }', 'apiOrigins: "https://user:pw@api.example" is not an origin: an origin has no path, query, fragment or credentials', "as Rust"],
   ['{ apiOrigins: ["https://api.example?x=1"] }', 'apiOrigins: "https://api.example?x=1" is not an origin: an origin has no path, query, fragment or credentials', "as Rust"],
   ['{ apiOrigins: ["https://api.example#top"] }', 'apiOrigins: "https://api.example#top" is not an origin: an origin has no path, query, fragment or credentials', "as Rust"],
+  ['{ apiOrigins: ["https://api.example?"] }', 'apiOrigins: "https://api.example?" is not an origin: an origin has no path, query, fragment or credentials', "an empty query"],
+  ['{ apiOrigins: ["https://api.example/#"] }', 'apiOrigins: "https://api.example/#" is not an origin: an origin has no path, query, fragment or credentials', "an empty fragment"],
   ['{ apiOrigins: ["https://api.example//"] }', 'apiOrigins: "https://api.example//" is not an origin: an origin has no path, query, fragment or credentials', "as Rust"],
   ['{ apiOrigins: [" null "] }', 'apiOrigins: " null " is not an origin: "null" (an opaque origin) can never match', "as Rust"],
   ['{ apiOrigins: ["https://api.example", 2] }', "apiOrigins must hold origin strings, got a number", "every item is checked"],
