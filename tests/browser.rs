@@ -111,6 +111,11 @@ fn kinds(actions: &[(u32, f64, f64)]) -> Vec<u32> {
 
 /// Login call `id` answered 200 with token `secret`.
 fn log_in(core: &mut Core, id: f64, secret: u32) {
+    answer(core, event::LOGIN_ANSWERED, id, secret);
+}
+
+/// `event` (a login or refresh answer) for `subject`: 200 with token `secret`, living an hour.
+fn answer(core: &mut Core, event: u32, subject: f64, secret: u32) {
     let at = core.input(secret_length(secret) + 64);
     let len = write_with(
         &memory(),
@@ -119,7 +124,7 @@ fn log_in(core: &mut Core, id: f64, secret: u32) {
         secret,
         r#"","expires_in":3600}"#,
     );
-    core.handle(event::LOGIN_ANSWERED, id, 200, len as i32, T0);
+    core.handle(event, subject, 200, len as i32, T0);
 }
 
 fn token_at(core: &mut Core) -> usize {
@@ -185,15 +190,7 @@ fn a_replaced_token_and_the_answers_it_came_in_leave_no_copy_in_memory() {
     core.handle(event::REFRESH_PERMITTED, ticket, 0, 0, 0.0);
     assert_eq!(kinds(&drain(&mut core)), vec![CALL_REFRESH]);
     let second = make_secret("second");
-    let at = core.input(secret_length(second) + 64);
-    let len = write_with(
-        &memory(),
-        at,
-        r#"{"access_token":""#,
-        second,
-        r#"","expires_in":3600}"#,
-    );
-    core.handle(event::REFRESH_ANSWERED, ticket, 200, len as i32, T0);
+    answer(&mut core, event::REFRESH_ANSWERED, ticket, second);
     let actions = drain(&mut core);
     assert_eq!(kinds(&actions), vec![UNLOCK, EMIT, SEND]);
     assert_eq!(

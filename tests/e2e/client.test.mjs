@@ -12,32 +12,15 @@
 import { afterEach, beforeEach, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { engine, serverAndBrowser, startServer } from "./support.mjs";
+import { engine, serverAndBrowser, startAll, startServer } from "./support.mjs";
 
 const root = new URL("../../", import.meta.url).pathname;
 const pkg = process.env.AUTHFETCH_TEST_PKG ?? join(root, "pkg");
 
-const fixture = serverAndBrowser(async () => {
-  const site = await startServer([
-    "--www-dir", join(root, "tests/e2e/fixtures/page"),
-    "--pkg-dir", pkg,
-  ]);
-  let api;
-  try {
-    api = await startServer(["--test-mode", "--cors-origin", site.url]);
-  } catch (error) {
-    await site.stop();
-    throw error;
-  }
-  return {
-    site,
-    api,
-    async stop() {
-      await api.stop();
-      await site.stop();
-    },
-  };
-});
+const fixture = serverAndBrowser(() => startAll({
+  site: () => startServer(["--www-dir", join(root, "tests/e2e/fixtures/page"), "--pkg-dir", pkg]),
+  api: ({ site }) => startServer(["--test-mode", "--cors-origin", site.url]),
+}));
 
 const api = () => fixture.server.api;
 const API = () => api().url;

@@ -17,33 +17,15 @@
 import { after, afterEach, beforeEach, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { serverAndBrowser, startForeign, startServer } from "./support.mjs";
+import { serverAndBrowser, startAll, startForeign, startServer } from "./support.mjs";
 
 const root = new URL("../../", import.meta.url).pathname;
 const pkg = process.env.AUTHFETCH_TEST_PKG ?? join(root, "pkg");
 
-const fixture = serverAndBrowser(async () => {
-  const site = await startServer([
-    "--test-mode",
-    "--www-dir", join(root, "tests/e2e/fixtures/page"),
-    "--pkg-dir", pkg,
-  ]);
-  let evil;
-  try {
-    evil = await startForeign();
-  } catch (error) {
-    await site.stop();
-    throw error;
-  }
-  return {
-    site,
-    evil,
-    async stop() {
-      await evil.stop();
-      await site.stop();
-    },
-  };
-});
+const fixture = serverAndBrowser(() => startAll({
+  site: () => startServer(["--test-mode", "--www-dir", join(root, "tests/e2e/fixtures/page"), "--pkg-dir", pkg]),
+  evil: () => startForeign(),
+}));
 
 const site = () => fixture.server.site;
 const evil = () => fixture.server.evil;

@@ -155,6 +155,25 @@ export function serverAndBrowser(start) {
 }
 
 /**
+ * Starts the servers `starters` names, in order: each `(started) => server` is handed the ones
+ * already up (an API that allows the site's origin needs the site's URL). If one fails, those
+ * already up are stopped. Resolves with the servers by name, and `stop()` for all of them.
+ */
+export async function startAll(starters) {
+  const started = {};
+  const stop = async () => {
+    for (const name of Object.keys(started).reverse()) await started[name].stop();
+  };
+  try {
+    for (const [name, start] of Object.entries(starters)) started[name] = await start(started);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { ...started, stop };
+}
+
+/**
  * The cookies `context` holds for `url`, httpOnly ones included. Filtered here, not by
  * Playwright: playwright-core 1.60 (the Firefox driver) leaves Secure cookies of
  * http://127.0.0.1 out of a URL-filtered answer although Firefox stores and sends them. The
