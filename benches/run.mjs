@@ -3,7 +3,7 @@
 // target/bench-results/run.json (Chromium, for benches/chart.mjs) and run-<engine>.json; never
 // passes or fails on time. Chromium runs every measurement; Firefox and WebKit run per-request
 // overhead, the 401 path and start-up, each against its own native-fetch floor.
-// Run after ./scripts/build-package:  node benches/run.mjs [--quick] [--engines=chromium,firefox,webkit]
+// Run after ./scripts/build-package:  node benches/run.mjs [--quick] [--startup-only] [--engines=chromium,firefox,webkit]
 // AUTHFETCH_PKG=<dir> measures another build of the package (before/after comparisons).
 // AUTHFETCH_BASELINE_PKG=<dir> is the build start-up is compared with in the same run (default:
 // target/baseline/web when it exists; without one, start-up is measured alone).
@@ -15,6 +15,8 @@ import { build } from "esbuild";
 
 const root = new URL("../", import.meta.url).pathname;
 const quick = process.argv.includes("--quick");
+// Start-up alone, for a quick before/after of what the module costs to load.
+const startupOnly = process.argv.includes("--startup-only");
 
 // One process per engine (the engine is fixed when tests/e2e/support.mjs loads), then the
 // figures side by side.
@@ -36,6 +38,10 @@ if (!process.env.AUTHFETCH_BENCH_ENGINE) {
   console.log("\nPer engine, each against its own floor in the same run");
   console.log("engine     browser               floor µs  authfetch µs  ratio   401 path adds ms  start-up ms  vs baseline");
   for (const { engine, browserVersion, perRequest, refreshPath, startup } of rows) {
+    if (!perRequest) {
+      console.log(`${engine.padEnd(11)}${String(browserVersion).padEnd(22)}${"start-up only".padStart(38)}${startup.ms.total.toFixed(1).padStart(27)}  ${(startup.ratio ? `${startup.ratio.total.toFixed(2)}x` : "-").padStart(11)}`);
+      continue;
+    }
     const floor = perRequest.micros.native;
     const own = perRequest.micros.authfetch;
     const versus = startup.ratio ? `${startup.ratio.total.toFixed(2)}x` : "-";
@@ -61,7 +67,7 @@ const { launchBrowser, startServer } = await import("../tests/e2e/support.mjs");
 
 const pkg = process.env.AUTHFETCH_PKG ?? join(root, "pkg");
 // A build elsewhere may be replacing pkg/ this moment: give it a little while.
-for (let waited = 0; !existsSync(join(pkg, "index.js")) || !existsSync(join(pkg, "authfetch_bg.wasm")); waited += 10) {
+for (let waited = 0; !existsSync(join(pkg, "index.js")); waited += 10) {
   if (waited >= 180) throw new Error(`no package in ${pkg}: run ./scripts/build-package`);
   console.log(`waiting for ${pkg} ...`);
   await sleep(10_000);
@@ -102,7 +108,9 @@ for (const { key, dir } of startupPackages) {
     outfile: join(www, "startup", key, "app.js"),
     bundle: true, minify: true, format: "esm", platform: "browser", logLevel: "silent",
   });
-  cpSync(join(dir, "authfetch_bg.wasm"), join(www, "startup", key, "authfetch_bg.wasm"));
+  // A build from before the core was bundled into the module loads it from a file beside it.
+  const wasm = join(dir, "authfetch_bg.wasm");
+  if (existsSync(wasm)) cpSync(wasm, join(www, "startup", key, "authfetch_bg.wasm"));
 }
 writeFileSync(join(www, "startup/empty.js"), "export default 1;\n");
 
@@ -132,229 +140,232 @@ async function counted(work) {
 }
 
 try {
-  // ---- per-request overhead ------------------------------------------------------------
-  const REQUESTS = quick ? 300 : 2000;
-  const ROUNDS = quick ? 3 : 7;
-  const perRequest = Object.fromEntries(CLIENTS.map((c) => [c, []]));
-  await control("/auth/test/reset");
-  await browser.context.clearCookies();
-  const page = await freshPage();
-  results.browserVersion = await page.evaluate(() => /(Chrome|Firefox|Version)\/[\d.]+/.exec(navigator.userAgent)?.[0]);
-  await page.evaluate(async (names) => {
-    window.made = {};
-    for (const name of names) window.made[name] = await window.clients[name]();
-  }, CLIENTS);
-  for (let round = 0; round < ROUNDS; round++) {
-    // Interleaved request by request, in a rotating order, so drift in the machine (other
-    // processes, the browser's own housekeeping) affects every client alike.
-    const micros = await page.evaluate(async ({ names, count }) => {
-      const spent = Object.fromEntries(names.map((name) => [name, 0]));
-      for (const name of names) for (let i = 0; i < 20; i++) await window.made[name].get("/api/ping"); // warm up
-      for (let i = 0; i < count; i++) {
-        for (let j = 0; j < names.length; j++) {
-          const name = names[(i + j) % names.length];
+  if (!startupOnly) {
+    // ---- per-request overhead ------------------------------------------------------------
+    const REQUESTS = quick ? 300 : 2000;
+    const ROUNDS = quick ? 3 : 7;
+    const perRequest = Object.fromEntries(CLIENTS.map((c) => [c, []]));
+    await control("/auth/test/reset");
+    await browser.context.clearCookies();
+    const page = await freshPage();
+    results.browserVersion = await page.evaluate(() => /(Chrome|Firefox|Version)\/[\d.]+/.exec(navigator.userAgent)?.[0]);
+    await page.evaluate(async (names) => {
+      window.made = {};
+      for (const name of names) window.made[name] = await window.clients[name]();
+    }, CLIENTS);
+    for (let round = 0; round < ROUNDS; round++) {
+      // Interleaved request by request, in a rotating order, so drift in the machine (other
+      // processes, the browser's own housekeeping) affects every client alike.
+      const micros = await page.evaluate(async ({ names, count }) => {
+        const spent = Object.fromEntries(names.map((name) => [name, 0]));
+        for (const name of names) for (let i = 0; i < 20; i++) await window.made[name].get("/api/ping"); // warm up
+        for (let i = 0; i < count; i++) {
+          for (let j = 0; j < names.length; j++) {
+            const name = names[(i + j) % names.length];
+            const started = performance.now();
+            const status = await window.made[name].get("/api/ping");
+            spent[name] += performance.now() - started;
+            if (status !== 200) throw new Error(`${name}: ${status}`);
+          }
+        }
+        return Object.fromEntries(names.map((name) => [name, (spent[name] * 1000) / count]));
+      }, { names: CLIENTS, count: REQUESTS });
+      for (const name of CLIENTS) perRequest[name].push(micros[name]);
+    }
+    const floor = median(perRequest.native);
+    results.perRequest = { requests: REQUESTS, rounds: ROUNDS, micros: {}, ratio: {} };
+    console.log(`\nPer-request time, ${REQUESTS} sequential GET /api/ping per client and round (interleaved), median of ${ROUNDS} rounds`);
+    console.log("client                              µs/request   ratio to the floor");
+    for (const name of CLIENTS) {
+      const m = median(perRequest[name]);
+      results.perRequest.micros[name] = m;
+      results.perRequest.ratio[name] = m / floor;
+      console.log(`${LABELS[name].padEnd(36)}${m.toFixed(0).padStart(10)}   ${(m / floor).toFixed(3)}`);
+    }
+
+    // ---- the 401 path ----------------------------------------------------------------------
+    // One call whose token the server no longer accepts: 401, refresh, retry. Against the same
+    // client's call with a valid token, interleaved; the difference is what the 401 path adds.
+    const REPS = quick ? 7 : 31;
+    const times = Object.fromEntries(REFRESHING.map((c) => [c, { valid: [], expired: [] }]));
+    for (let rep = 0; rep < REPS; rep++) {
+      for (const name of REFRESHING) {
+        const time = () => page.evaluate(async (name) => {
           const started = performance.now();
           const status = await window.made[name].get("/api/ping");
-          spent[name] += performance.now() - started;
           if (status !== 200) throw new Error(`${name}: ${status}`);
-        }
-      }
-      return Object.fromEntries(names.map((name) => [name, (spent[name] * 1000) / count]));
-    }, { names: CLIENTS, count: REQUESTS });
-    for (const name of CLIENTS) perRequest[name].push(micros[name]);
-  }
-  const floor = median(perRequest.native);
-  results.perRequest = { requests: REQUESTS, rounds: ROUNDS, micros: {}, ratio: {} };
-  console.log(`\nPer-request time, ${REQUESTS} sequential GET /api/ping per client and round (interleaved), median of ${ROUNDS} rounds`);
-  console.log("client                              µs/request   ratio to the floor");
-  for (const name of CLIENTS) {
-    const m = median(perRequest[name]);
-    results.perRequest.micros[name] = m;
-    results.perRequest.ratio[name] = m / floor;
-    console.log(`${LABELS[name].padEnd(36)}${m.toFixed(0).padStart(10)}   ${(m / floor).toFixed(3)}`);
-  }
-
-  // ---- the 401 path ----------------------------------------------------------------------
-  // One call whose token the server no longer accepts: 401, refresh, retry. Against the same
-  // client's call with a valid token, interleaved; the difference is what the 401 path adds.
-  const REPS = quick ? 7 : 31;
-  const times = Object.fromEntries(REFRESHING.map((c) => [c, { valid: [], expired: [] }]));
-  for (let rep = 0; rep < REPS; rep++) {
-    for (const name of REFRESHING) {
-      const time = () => page.evaluate(async (name) => {
-        const started = performance.now();
-        const status = await window.made[name].get("/api/ping");
-        if (status !== 200) throw new Error(`${name}: ${status}`);
-        return performance.now() - started;
-      }, name);
-      await control("/auth/test/rotate-secret");
-      times[name].expired.push(await time());
-      times[name].valid.push(await time()); // the token the 401 path just brought
-    }
-  }
-  await page.close();
-  // Proactive: authfetch knows the token is about to expire and refreshes before sending, so
-  // the API never answers 401. Tokens live 2 s here; authfetch's leeway (at most half a
-  // token's life) makes it refresh first once 1 s has passed.
-  const proactive = [];
-  {
-    await control("/auth/test/reset");
-    await control("/auth/test/config", { access_ttl: 2 });
-    await browser.context.clearCookies();
-    const ahead = await freshPage();
-    await ahead.evaluate(async () => { window.client = await window.clients.authfetch(); });
-    for (let rep = 0; rep < REPS; rep++) {
-      await new Promise((resolve) => setTimeout(resolve, 1100));
-      const { ms, refreshes, unauthorized } = await counted(async () => ({
-        ms: await ahead.evaluate(async () => {
-          const started = performance.now();
-          const status = await window.client.get("/api/ping");
-          if (status !== 200) throw new Error(`proactive: ${status}`);
           return performance.now() - started;
-        }),
-      }));
-      if (refreshes !== 1 || unauthorized !== 0) throw new Error(`proactive: ${refreshes} refreshes, ${unauthorized} 401s`);
-      proactive.push(ms);
+        }, name);
+        await control("/auth/test/rotate-secret");
+        times[name].expired.push(await time());
+        times[name].valid.push(await time()); // the token the 401 path just brought
+      }
     }
-    await ahead.close();
-    await control("/auth/test/reset");
-  }
-  results.refreshPath = { reps: REPS, ms: {} };
-  console.log(`\nThe refresh path, one call, median of ${REPS} (ms)`);
-  console.log("client                              valid token   401, refresh, retry   added by the 401 path");
-  for (const name of REFRESHING) {
-    const valid = median(times[name].valid);
-    const expired = median(times[name].expired);
-    results.refreshPath.ms[name] = { valid, expired, added: expired - valid };
-    console.log(`${LABELS[name].padEnd(36)}${valid.toFixed(1).padStart(11)}   ${expired.toFixed(1).padStart(19)}   ${(expired - valid).toFixed(1).padStart(21)}`);
-  }
-  results.refreshPath.ms.proactive = median(proactive);
-  console.log(`authfetch, proactive (refresh first, no 401): ${median(proactive).toFixed(1)} ms; the others only refresh on a 401`);
+    await page.close();
+    // Proactive: authfetch knows the token is about to expire and refreshes before sending, so
+    // the API never answers 401. Tokens live 2 s here; authfetch's leeway (at most half a
+    // token's life) makes it refresh first once 1 s has passed.
+    const proactive = [];
+    {
+      await control("/auth/test/reset");
+      await control("/auth/test/config", { access_ttl: 2 });
+      await browser.context.clearCookies();
+      const ahead = await freshPage();
+      await ahead.evaluate(async () => { window.client = await window.clients.authfetch(); });
+      for (let rep = 0; rep < REPS; rep++) {
+        await new Promise((resolve) => setTimeout(resolve, 1100));
+        const { ms, refreshes, unauthorized } = await counted(async () => ({
+          ms: await ahead.evaluate(async () => {
+            const started = performance.now();
+            const status = await window.client.get("/api/ping");
+            if (status !== 200) throw new Error(`proactive: ${status}`);
+            return performance.now() - started;
+          }),
+        }));
+        if (refreshes !== 1 || unauthorized !== 0) throw new Error(`proactive: ${refreshes} refreshes, ${unauthorized} 401s`);
+        proactive.push(ms);
+      }
+      await ahead.close();
+      await control("/auth/test/reset");
+    }
+    results.refreshPath = { reps: REPS, ms: {} };
+    console.log(`\nThe refresh path, one call, median of ${REPS} (ms)`);
+    console.log("client                              valid token   401, refresh, retry   added by the 401 path");
+    for (const name of REFRESHING) {
+      const valid = median(times[name].valid);
+      const expired = median(times[name].expired);
+      results.refreshPath.ms[name] = { valid, expired, added: expired - valid };
+      console.log(`${LABELS[name].padEnd(36)}${valid.toFixed(1).padStart(11)}   ${expired.toFixed(1).padStart(19)}   ${(expired - valid).toFixed(1).padStart(21)}`);
+    }
+    results.refreshPath.ms.proactive = median(proactive);
+    console.log(`authfetch, proactive (refresh first, no 401): ${median(proactive).toFixed(1)} ms; the others only refresh on a 401`);
 
-  if (everything) {
-    // ---- refresh storms --------------------------------------------------------------------
-    // N concurrent calls, each cell on a fresh page and session: (a) with a valid token; (b)
-    // after the token expired by its lifetime (signed in while tokens lived 1 s, then waited
-    // past its expiry at the client and the server, so the client knows it must refresh before
-    // sending; the refresh brings a long-lived token); (c) after every held token was
-    // invalidated server-side (rotate-secret: 401s). (b) is authfetch's alone: the others only
-    // notice a token's end by its 401. Each cell runs a few times, interleaved; medians.
-    const STORMS = quick ? [10, 100] : [10, 100, 1000];
-    const STORM_RUNS = 3;
-    const KINDS = ["valid", "expired", "401"];
-    const KIND_LABELS = { valid: "a valid token", expired: "b expired by lifetime", 401: "c invalidated (401s)" };
-    const kindsOf = (name) => (name === "authfetch" ? KINDS : KINDS.filter((k) => k !== "expired"));
-    const cells = new Map();
-    const cellKey = (name, n, kind) => `${name} ${n} ${kind}`;
-    for (let run = 0; run < STORM_RUNS; run++) {
-      for (const n of STORMS) {
-        for (const name of REFRESHING) {
-          for (const kind of kindsOf(name)) {
-            await control("/auth/test/reset");
-            if (kind === "expired") await control("/auth/test/config", { access_ttl: 1 });
-            await browser.context.clearCookies();
-            const stormPage = await freshPage();
-            await stormPage.evaluate(async (name) => { window.client = await window.clients[name](); }, name);
-            const signedIn = Date.now();
-            if (kind === "expired") {
-              await control("/auth/test/config", { access_ttl: LONG_TTL });
-              // The token's exp is in whole seconds, issued before signedIn: 1 s of life is
-              // over at the client, and at the server (exp = floor(now) + 1), within 2 s.
-              await sleep(signedIn + 2100 - Date.now());
+    if (everything) {
+      // ---- refresh storms --------------------------------------------------------------------
+      // N concurrent calls, each cell on a fresh page and session: (a) with a valid token; (b)
+      // after the token expired by its lifetime (signed in while tokens lived 1 s, then waited
+      // past its expiry at the client and the server, so the client knows it must refresh before
+      // sending; the refresh brings a long-lived token); (c) after every held token was
+      // invalidated server-side (rotate-secret: 401s). (b) is authfetch's alone: the others only
+      // notice a token's end by its 401. Each cell runs a few times, interleaved; medians.
+      const STORMS = quick ? [10, 100] : [10, 100, 1000];
+      const STORM_RUNS = 3;
+      const KINDS = ["valid", "expired", "401"];
+      const KIND_LABELS = { valid: "a valid token", expired: "b expired by lifetime", 401: "c invalidated (401s)" };
+      const kindsOf = (name) => (name === "authfetch" ? KINDS : KINDS.filter((k) => k !== "expired"));
+      const cells = new Map();
+      const cellKey = (name, n, kind) => `${name} ${n} ${kind}`;
+      for (let run = 0; run < STORM_RUNS; run++) {
+        for (const n of STORMS) {
+          for (const name of REFRESHING) {
+            for (const kind of kindsOf(name)) {
+              await control("/auth/test/reset");
+              if (kind === "expired") await control("/auth/test/config", { access_ttl: 1 });
+              await browser.context.clearCookies();
+              const stormPage = await freshPage();
+              await stormPage.evaluate(async (name) => { window.client = await window.clients[name](); }, name);
+              const signedIn = Date.now();
+              if (kind === "expired") {
+                await control("/auth/test/config", { access_ttl: LONG_TTL });
+                // The token's exp is in whole seconds, issued before signedIn: 1 s of life is
+                // over at the client, and at the server (exp = floor(now) + 1), within 2 s.
+                await sleep(signedIn + 2100 - Date.now());
+              }
+              if (kind === "401") await control("/auth/test/rotate-secret");
+              const row = await counted(() => stormPage.evaluate(async (n) => {
+                const started = performance.now();
+                const statuses = await Promise.all(Array.from({ length: n }, () => window.client.get("/api/ping").catch(() => 0)));
+                return { ms: performance.now() - started, ok: statuses.filter((s) => s === 200).length };
+              }, n));
+              await stormPage.close();
+              const key = cellKey(name, n, kind);
+              if (!cells.has(key)) cells.set(key, []);
+              cells.get(key).push(row);
             }
-            if (kind === "401") await control("/auth/test/rotate-secret");
-            const row = await counted(() => stormPage.evaluate(async (n) => {
-              const started = performance.now();
-              const statuses = await Promise.all(Array.from({ length: n }, () => window.client.get("/api/ping").catch(() => 0)));
-              return { ms: performance.now() - started, ok: statuses.filter((s) => s === 200).length };
-            }, n));
-            await stormPage.close();
-            const key = cellKey(name, n, kind);
-            if (!cells.has(key)) cells.set(key, []);
-            cells.get(key).push(row);
           }
         }
       }
-    }
-    // A count that differs between runs is shown run by run.
-    const runsOf = (rows, field) => {
-      const values = rows.map((r) => r[field]);
-      return values.every((v) => v === values[0]) ? String(values[0]) : values.join("/");
-    };
-    results.storms = [];
-    results.stormRatios = [];
-    console.log(`\nStorms: N concurrent calls (a) with a valid token, (b) after the token expired by its lifetime, (c) after every held token was invalidated (401s); fresh page and session each, median of ${STORM_RUNS} runs (ms), counts run by run where they differ`);
-    console.log("client                              N     calls after              ms  (min-max)       vs (a)  refreshes  reuse  401s served  answered 200");
-    for (const n of STORMS) {
-      for (const name of REFRESHING) {
-        let valid;
-        for (const kind of kindsOf(name)) {
-          const rows = cells.get(cellKey(name, n, kind));
-          const times = rows.map((r) => r.ms);
-          const ms = median(times);
-          if (kind === "valid") valid = ms;
-          results.storms.push({
-            client: name, n, kind, ms, runs: rows,
-            // For the chart: the worst of the runs.
-            refreshes: Math.max(...rows.map((r) => r.refreshes)),
-            reuse: Math.max(...rows.map((r) => r.reuse)),
-            unauthorized: Math.max(...rows.map((r) => r.unauthorized)),
-            ok: Math.min(...rows.map((r) => r.ok)),
+      // A count that differs between runs is shown run by run.
+      const runsOf = (rows, field) => {
+        const values = rows.map((r) => r[field]);
+        return values.every((v) => v === values[0]) ? String(values[0]) : values.join("/");
+      };
+      results.storms = [];
+      results.stormRatios = [];
+      console.log(`\nStorms: N concurrent calls (a) with a valid token, (b) after the token expired by its lifetime, (c) after every held token was invalidated (401s); fresh page and session each, median of ${STORM_RUNS} runs (ms), counts run by run where they differ`);
+      console.log("client                              N     calls after              ms  (min-max)       vs (a)  refreshes  reuse  401s served  answered 200");
+      for (const n of STORMS) {
+        for (const name of REFRESHING) {
+          let valid;
+          for (const kind of kindsOf(name)) {
+            const rows = cells.get(cellKey(name, n, kind));
+            const times = rows.map((r) => r.ms);
+            const ms = median(times);
+            if (kind === "valid") valid = ms;
+            results.storms.push({
+              client: name, n, kind, ms, runs: rows,
+              // For the chart: the worst of the runs.
+              refreshes: Math.max(...rows.map((r) => r.refreshes)),
+              reuse: Math.max(...rows.map((r) => r.reuse)),
+              unauthorized: Math.max(...rows.map((r) => r.unauthorized)),
+              ok: Math.min(...rows.map((r) => r.ok)),
+            });
+            const spread = `(${Math.min(...times).toFixed(0)}-${Math.max(...times).toFixed(0)})`;
+            const first = kind === "valid" ? `${LABELS[name].padEnd(36)}${String(n).padStart(4)}` : " ".repeat(40);
+            console.log(`${first}  ${KIND_LABELS[kind].padEnd(21)}${ms.toFixed(1).padStart(8)}  ${spread.padEnd(13)}  ${(ms / valid).toFixed(2).padStart(6)}  ${runsOf(rows, "refreshes").padStart(9)}  ${runsOf(rows, "reuse").padStart(5)}  ${runsOf(rows, "unauthorized").padStart(11)}  ${runsOf(rows, "ok").padStart(12)}`);
+          }
+          const of = (kind) => results.storms.find((r) => r.client === name && r.n === n && r.kind === kind)?.ms;
+          results.stormRatios.push({
+            client: name, n, valid,
+            ...(of("expired") !== undefined ? { expired: of("expired"), expiredRatio: of("expired") / valid } : {}),
+            unauthorized: of("401"), unauthorizedRatio: of("401") / valid,
           });
-          const spread = `(${Math.min(...times).toFixed(0)}-${Math.max(...times).toFixed(0)})`;
-          const first = kind === "valid" ? `${LABELS[name].padEnd(36)}${String(n).padStart(4)}` : " ".repeat(40);
-          console.log(`${first}  ${KIND_LABELS[kind].padEnd(21)}${ms.toFixed(1).padStart(8)}  ${spread.padEnd(13)}  ${(ms / valid).toFixed(2).padStart(6)}  ${runsOf(rows, "refreshes").padStart(9)}  ${runsOf(rows, "reuse").padStart(5)}  ${runsOf(rows, "unauthorized").padStart(11)}  ${runsOf(rows, "ok").padStart(12)}`);
         }
-        const of = (kind) => results.storms.find((r) => r.client === name && r.n === n && r.kind === kind)?.ms;
-        results.stormRatios.push({
-          client: name, n, valid,
-          ...(of("expired") !== undefined ? { expired: of("expired"), expiredRatio: of("expired") / valid } : {}),
-          unauthorized: of("401"), unauthorizedRatio: of("401") / valid,
-        });
       }
-    }
-    const ours = results.stormRatios.filter((r) => r.client === "authfetch");
-    console.log(`authfetch, after expiry / valid token (the issue's target: at most 1.5): ${ours.map((r) => `N=${r.n} ${r.expiredRatio.toFixed(2)}`).join(", ")}`);
-    console.log(`authfetch, after 401s / valid token: ${ours.map((r) => `N=${r.n} ${r.unauthorizedRatio.toFixed(2)}`).join(", ")}`);
+      const ours = results.stormRatios.filter((r) => r.client === "authfetch");
+      console.log(`authfetch, after expiry / valid token (the issue's target: at most 1.5): ${ours.map((r) => `N=${r.n} ${r.expiredRatio.toFixed(2)}`).join(", ")}`);
+      console.log(`authfetch, after 401s / valid token: ${ours.map((r) => `N=${r.n} ${r.unauthorizedRatio.toFixed(2)}`).join(", ")}`);
 
-    // ---- across tabs -----------------------------------------------------------------------
-    // One session, five tabs: the first signs in, the others start from the refresh cookie as a
-    // tab opened later does. Every held token is invalidated, then each tab makes one call at
-    // the same moment, each racing the others to the same rotating refresh cookie. The race is
-    // decided by timing, so it is run several times, each with a new session.
-    const TABS = 5;
-    const TAB_ROUNDS = quick ? 3 : 10;
-    results.tabs = [];
-    console.log(`\nAcross tabs: ${TABS} tabs of one session, every token invalidated, one call in each at once; ${TAB_ROUNDS} rounds`);
-    console.log("client                              refreshes  reuse detections  calls answered 200  rounds that lost the session");
-    for (const name of REFRESHING) {
-      const total = { refreshes: 0, reuse: 0, ok: 0, lost: 0 };
-      for (let round = 0; round < TAB_ROUNDS; round++) {
-        await control("/auth/test/reset");
-        await browser.context.clearCookies();
-        const tabs = [];
-        for (let i = 0; i < TABS; i++) {
-          const tab = await freshPage();
-          await tab.evaluate(async ({ name, session }) => { window.client = await window.clients[name]({ session }); }, { name, session: i === 0 ? "login" : "refresh" });
-          tabs.push(tab);
+      // ---- across tabs -----------------------------------------------------------------------
+      // One session, five tabs: the first signs in, the others start from the refresh cookie as a
+      // tab opened later does. Every held token is invalidated, then each tab makes one call at
+      // the same moment, each racing the others to the same rotating refresh cookie. The race is
+      // decided by timing, so it is run several times, each with a new session.
+      const TABS = 5;
+      const TAB_ROUNDS = quick ? 3 : 10;
+      results.tabs = [];
+      console.log(`\nAcross tabs: ${TABS} tabs of one session, every token invalidated, one call in each at once; ${TAB_ROUNDS} rounds`);
+      console.log("client                              refreshes  reuse detections  calls answered 200  rounds that lost the session");
+      for (const name of REFRESHING) {
+        const total = { refreshes: 0, reuse: 0, ok: 0, lost: 0 };
+        for (let round = 0; round < TAB_ROUNDS; round++) {
+          await control("/auth/test/reset");
+          await browser.context.clearCookies();
+          const tabs = [];
+          for (let i = 0; i < TABS; i++) {
+            const tab = await freshPage();
+            await tab.evaluate(async ({ name, session }) => { window.client = await window.clients[name]({ session }); }, { name, session: i === 0 ? "login" : "refresh" });
+            tabs.push(tab);
+          }
+          await control("/auth/test/rotate-secret");
+          const row = await counted(async () => {
+            const go = Date.now() + 300;
+            const statuses = await Promise.all(tabs.map((tab) => tab.evaluate(async (go) => {
+              await new Promise((resolve) => setTimeout(resolve, go - Date.now()));
+              return window.client.get("/api/ping").catch(() => 0);
+            }, go)));
+            return { ok: statuses.filter((s) => s === 200).length };
+          });
+          total.refreshes += row.refreshes;
+          total.reuse += row.reuse;
+          total.ok += row.ok;
+          total.lost += row.reuse > 0 ? 1 : 0;
+          for (const tab of tabs) await tab.close();
         }
-        await control("/auth/test/rotate-secret");
-        const row = await counted(async () => {
-          const go = Date.now() + 300;
-          const statuses = await Promise.all(tabs.map((tab) => tab.evaluate(async (go) => {
-            await new Promise((resolve) => setTimeout(resolve, go - Date.now()));
-            return window.client.get("/api/ping").catch(() => 0);
-          }, go)));
-          return { ok: statuses.filter((s) => s === 200).length };
-        });
-        total.refreshes += row.refreshes;
-        total.reuse += row.reuse;
-        total.ok += row.ok;
-        total.lost += row.reuse > 0 ? 1 : 0;
-        for (const tab of tabs) await tab.close();
+        results.tabs.push({ client: name, tabs: TABS, rounds: TAB_ROUNDS, ...total });
+        console.log(`${LABELS[name].padEnd(36)}${String(total.refreshes).padStart(9)}  ${String(total.reuse).padStart(16)}  ${`${total.ok}/${TABS * TAB_ROUNDS}`.padStart(18)}  ${`${total.lost}/${TAB_ROUNDS}`.padStart(28)}`);
       }
-      results.tabs.push({ client: name, tabs: TABS, rounds: TAB_ROUNDS, ...total });
-      console.log(`${LABELS[name].padEnd(36)}${String(total.refreshes).padStart(9)}  ${String(total.reuse).padStart(16)}  ${`${total.ok}/${TABS * TAB_ROUNDS}`.padStart(18)}  ${`${total.lost}/${TAB_ROUNDS}`.padStart(28)}`);
+
     }
 
   }

@@ -93,15 +93,8 @@ export const decoder = g.TextDecoder ? new g.TextDecoder() : undefined;
 export const decode = method(g.TextDecoder, "decode");
 
 const W = g.WebAssembly;
-export const compileStreaming = W?.compileStreaming;
-export const compile = W?.compile;
-export const instantiate = W?.instantiate;
-export const Module = W?.Module;
 export const memoryBuffer = getter(W?.Memory, "buffer");
-export const instanceExports = getter(W?.Instance, "exports");
-export const responseArrayBuffer = method(g.Response, "arrayBuffer");
 export const setTable = method(W?.Table, "set");
-export const Response = g.Response;
 
 /** Whether this is a browser (or a worker) the client can run in. */
 export const inBrowser = !!(location && fetch && Request && Headers && W && encoder && decoder);

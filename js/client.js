@@ -79,6 +79,9 @@ export class AuthClient {
     if (!inBrowser) {
       throw new AuthError("invalid_config", "AuthClient needs a browser (fetch, Request, location and WebAssembly); create it in the page, not during server-side rendering");
     }
+    if (core.failure !== undefined) {
+      throw new AuthError("invalid_config", "the client's WebAssembly core could not be started in this page (a Content-Security-Policy needs 'wasm-unsafe-eval' in script-src)", { cause: core.failure });
+    }
     let config;
     try {
       config = validate(options, location.origin);
@@ -89,46 +92,6 @@ export class AuthClient {
     config.loginUrl = absolute("loginUrl", config.loginUrl);
     config.logoutUrl = absolute("logoutUrl", config.logoutUrl);
     this.#config = config;
-    // Starts now when the core is loaded, else as soon as it is (so it hears other tabs from
-    // then on); calls made meanwhile wait for it.
-    if (core.ready()) this.#start();
-    else settled(core.load(), () => this.#ensure(), () => {});
-    const client = this;
-    // Own properties, so every method works unbound (`const { fetch } = auth`).
-    this.fetch = (input, init) => client.#whenStarted(() => client.#fetch(input, init), input, init);
-    this.login = (credentials) => client.#whenStarted(() => client.#login(credentials));
-    this.logout = () => client.#whenStarted(() => client.#logout());
-    this.refresh = () => client.#whenStarted(() => client.#call((id) => core.handle(client.#core, core.REFRESH, id, 0, 0, 0)));
-    this.restore = () => client.#whenStarted(() => client.#call((id) => core.handle(client.#core, core.RESTORE, id, 0, 0, 0), true));
-    this.onChange = (listener) => client.#onChange(listener);
-    this.free = () => client.#free();
-  }
-
-  /** Whether a token is held. */
-  get isAuthenticated() {
-    return this.#live() ? core.query(this.#core, core.AUTHENTICATED) === 1 : false;
-  }
-
-  /** When the held token expires (ms since the epoch), if known. */
-  get expiresAt() {
-    if (!this.#live()) return undefined;
-    const at = core.query(this.#core, core.EXPIRES_AT);
-    return at === at ? at : undefined;
-  }
-
-  /** The state `onChange` last reported; "unknown" before anything was learnt. */
-  get state() {
-    if (this.#freed) return "signed-out";
-    return this.#core ? core.text(this.#core, core.STATE) : "unknown";
-  }
-
-  #live() {
-    return !this.#freed && this.#core !== undefined;
-  }
-
-  #start() {
-    if (this.#freed) return;
-    const config = this.#config;
     const made = core.create();
     if (!core.configure(made, config)) {
       core.free(made);
@@ -136,56 +99,50 @@ export class AuthClient {
     }
     this.#core = made;
     this.#tabs = new Tabs(config.refreshUrl, config.crossTab, (message) => {
-      if (!this.#live()) return;
+      if (this.#freed) return;
       core.handle(made, core.HEARD, 0, message, 0, 0);
       this.#pump();
     }, () => {
-      if (!this.#live()) return;
+      if (this.#freed) return;
       core.handle(made, core.REVISIT, 0, 0, 0, now());
       this.#pump();
     });
+    const client = this;
+    // Own properties, so every method works unbound (`const { fetch } = auth`).
+    this.fetch = (input, init) => client.#fetch(input, init);
+    this.login = (credentials) => client.#freed ? rejected(new AuthError("aborted", FREED)) : client.#login(credentials);
+    this.logout = () => client.#freed ? rejected(new AuthError("aborted", FREED)) : client.#logout();
+    this.refresh = () => client.#call(core.REFRESH);
+    this.restore = () => client.#call(core.RESTORE, true);
+    this.onChange = (listener) => client.#onChange(listener);
+    this.free = () => client.#free();
   }
 
-  /** Whether the client runs, starting it if the core has been loaded meanwhile. */
-  #ensure() {
-    if (this.#core === undefined && !this.#freed && core.ready()) this.#start();
-    return this.#core !== undefined;
+  /** Whether a token is held. */
+  get isAuthenticated() {
+    return !this.#freed && core.query(this.#core, core.AUTHENTICATED) === 1;
   }
 
-  /** Runs `work` now, or once the core is loaded; rejects with the load's error. */
-  #whenStarted(work, input, init) {
+  /** When the held token expires (ms since the epoch), if known. */
+  get expiresAt() {
+    if (this.#freed) return undefined;
+    const at = core.query(this.#core, core.EXPIRES_AT);
+    return at === at ? at : undefined;
+  }
+
+  /** The state `onChange` last reported; "unknown" before anything was learnt. */
+  get state() {
+    return this.#freed ? "signed-out" : core.text(this.#core, core.STATE);
+  }
+
+  /** `refresh()` or `restore()` (`event`), settled by the core's RESOLVE or FAIL. */
+  #call(event, restore) {
     if (this.#freed) return rejected(new AuthError("aborted", FREED));
-    if (this.#ensure()) return work();
-    // A fetch builds its request now, from the arguments as they are at the call.
-    let request;
-    let stream;
-    if (input !== undefined || init !== undefined) {
-      try {
-        request = ownRequest(input, init);
-        stream = streamed(init);
-      } catch (error) {
-        return rejected(error);
-      }
-    }
-    return new Promise((resolve, reject) => {
-      settled(core.load(), () => {
-        if (this.#freed) return reject(new AuthError("aborted", FREED));
-        try {
-          this.#ensure();
-        } catch (error) {
-          return reject(error);
-        }
-        settled(request ? this.#fetch(request, undefined, stream) : work(), resolve, reject);
-      }, reject);
-    });
-  }
-
-  #call(start, restore) {
     const id = ++this.#nextCall;
     const call = deferred();
     call.restore = restore;
     this.#calls[id] = call;
-    start(id);
+    core.handle(this.#core, event, id, 0, 0, 0);
     this.#pump();
     return call.promise;
   }
@@ -232,11 +189,11 @@ export class AuthClient {
           break;
         case core.START_REFRESH:
           this.#tabs.lock(this.#config.timeoutMs, () => {
-            if (!this.#live()) return this.#tabs.unlock();
+            if (this.#freed) return this.#tabs.unlock();
             core.handle(made, core.REFRESH_PERMITTED, id, 0, 0, 0);
             this.#pump();
           }, () => {
-            if (!this.#live()) return;
+            if (this.#freed) return;
             core.handle(made, core.REFRESH_FAILED, id, core.LOCK_NOT_GRANTED, 0, 0);
             this.#pump();
           });
@@ -281,13 +238,13 @@ export class AuthClient {
     };
   }
 
-  #fetch(input, init, stream) {
+  #fetch(input, init) {
     if (this.#freed) return rejected(new AuthError("aborted", FREED));
     let request;
     let replayable;
     try {
       request = ownRequest(input, init);
-      replayable = !(stream ?? streamed(init));
+      replayable = !streamed(init);
     } catch (error) {
       return rejected(error);
     }
@@ -339,7 +296,7 @@ export class AuthClient {
     const reason = abortReason(call.signal);
     if (call.controller) apply(abortController, call.controller, [reason]);
     call.reject(reason);
-    if (this.#live()) core.handle(this.#core, core.FORGET, id, 0, 0, 0);
+    if (!this.#freed) core.handle(this.#core, core.FORGET, id, 0, 0, 0);
   }
 
   /** One attempt of API call `id`, with `authorization` (the header value) or none. */
@@ -443,11 +400,11 @@ export class AuthClient {
 
   #callRefresh(ticket) {
     this.#exchange(this.#config.refreshUrl, this.#config.refreshMethod, this.#sessionHeaders(), undefined, (status, text) => {
-      if (!this.#live()) return;
+      if (this.#freed) return;
       core.handle(this.#core, core.REFRESH_ANSWERED, ticket, status, text ?? core.UNREAD, now());
       this.#pump();
     }, (failure) => {
-      if (!this.#live()) return;
+      if (this.#freed) return;
       core.handle(this.#core, core.REFRESH_FAILED, ticket, failure, 0, 0);
       this.#pump();
     });
@@ -485,11 +442,11 @@ export class AuthClient {
     const call = deferred();
     this.#calls[id] = call;
     this.#exchange(url, "POST", headers, body, (status, text) => {
-      if (!this.#live()) return;
+      if (this.#freed) return;
       answered(id, status, text);
       this.#pump();
     }, (failure, error) => {
-      if (!this.#live()) return;
+      if (this.#freed) return;
       call.cause = error;
       core.handle(this.#core, core.FAILED, id, failure, endpoint, 0);
       this.#pump();
@@ -502,11 +459,8 @@ export class AuthClient {
     // already going.
     if (this.#freed || this.#freeing) return;
     this.#freeing = true;
-    const made = this.#core;
-    if (made) {
-      core.handle(made, core.CLOSE, 0, 0, 0, 0);
-      this.#pump();
-    }
+    core.handle(this.#core, core.CLOSE, 0, 0, 0, 0);
+    this.#pump();
     this.#freed = true;
     this.#listeners = bag();
     // Calls the core no longer tracked (none should be left) fail too.
@@ -516,8 +470,8 @@ export class AuthClient {
       this.#finish(ids[i], call);
       call.reject(new AuthError("aborted", FREED));
     }
-    this.#tabs?.close();
-    if (made) core.free(made);
+    this.#tabs.close();
+    core.free(this.#core);
   }
 }
 

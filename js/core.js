@@ -1,18 +1,16 @@
-// The wasm core: instantiated with captured built-ins, and wrapped so that only this module
-// holds its exports and memory. Nothing here is exported that leads to either: callers get a
-// number per client and functions that take and return numbers and non-secret strings, plus
-// `bearerHeader()`, which builds the header value from the token's bytes in place.
-import {
-  apply, compile, compileStreaming, decode, decoder, encodeInto, encoder, fetch, inBrowser,
-  instanceExports, instantiate, isA, memoryBuffer, Module, Promise, Request, Response,
-  responseArrayBuffer, setTable, then, Uint8Array, URL,
-} from "./captured.js";
+// The wasm core: compiled and instantiated while this module evaluates (no later script can
+// be hooking anything yet), from the bytes bundled into the module (scripts/bundle-driver.mjs),
+// and wrapped so that only this module holds its exports and memory. Nothing here is exported
+// that leads to either: callers get a number per client and functions that take and return
+// numbers and non-secret strings, plus `bearerHeader()`, which builds the header value from the
+// token's bytes in place.
+import bundled, { shift, sign } from "authfetch:core-wasm";
+import { apply, decode, decoder, encodeInto, encoder, inBrowser, memoryBuffer, setTable, Uint8Array } from "./captured.js";
 
 let exports;
 let memory;
-let loading;
-/** Where the core is: the .wasm file beside this module (in the package, `pkg/index.js`). */
-const beside = inBrowser ? new URL("authfetch_bg.wasm", import.meta.url) : undefined;
+/** Why the core could not be started (a Content-Security-Policy without 'wasm-unsafe-eval'). */
+export let failure;
 
 /** The polled action kinds (`Core::poll` in src/exports.rs). */
 export const SEND = 1, PASS_THROUGH = 2, DELIVER = 3, FAIL = 4, RESOLVE = 5,
@@ -39,62 +37,22 @@ function initExternrefTable() {
   apply(setTable, table, [1027, false]);
 }
 
-/** The core's one import, the wasm-bindgen runtime's (scripts/build-package checks it is). */
-const imports = { __proto__: null, "./authfetch_bg.js": { __proto__: null, __wbindgen_init_externref_table: initExternrefTable } };
-
-function start(instance) {
-  exports = apply(instanceExports, instance, []);
-  memory = exports.memory;
-  exports.__wbindgen_start?.();
+if (inBrowser) {
+  try {
+    const text = bundled();
+    const bytes = new Uint8Array(text.length);
+    // A Uint8Array keeps each value mod 256: this undoes scripts/bundle-driver.mjs's mapping.
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (text.charCodeAt(i) - shift) * sign;
+    // The core's one import, the wasm-bindgen runtime's (scripts/build-package checks it is).
+    const imports = { "./authfetch_bg.js": { __wbindgen_init_externref_table: initExternrefTable } };
+    exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports;
+    memory = exports.memory;
+    exports.__wbindgen_start?.();
+  } catch (error) {
+    exports = undefined;
+    failure = error;
+  }
 }
-
-/**
- * Instantiates the core from `source` (a URL or string, Request, Response, bytes, or compiled
- * Module; by default the file beside this module); resolves with nothing. A call while one
- * runs joins it; after a failure the next call tries again. Values pass only into callbacks,
- * never along promise chains, so a hooked `Promise.prototype.constructor` (which `then`
- * consults) can neither see the module nor substitute another.
- */
-export function load(source = beside) {
-  loading ??= new Promise((resolve, reject) => {
-    const fail = (error) => { loading = undefined; reject(error); };
-    const run = (module) => {
-      try {
-        apply(then, apply(instantiate, undefined, [module, imports]), [(instance) => {
-          start(instance);
-          resolve();
-        }, fail]);
-      } catch (error) {
-        fail(error);
-      }
-    };
-    try {
-      if (isA(source, Module)) run(source);
-      else if (isA(source, Response)) fromBytes(source, run, fail);
-      else if (typeof source === "string" || isA(source, URL) || isA(source, Request)) {
-        // Streaming compilation needs the application/wasm type; from a server without it,
-        // the bytes are fetched again and compiled whole. (No `clone()` of the response to
-        // keep for that case: WebKit tees a cloned body slowly.)
-        const again = () => apply(then, apply(fetch, undefined, [source]), [(response) => fromBytes(response, run, fail), fail]);
-        if (compileStreaming) apply(then, apply(compileStreaming, undefined, [apply(fetch, undefined, [source])]), [run, again]);
-        else again();
-      } else apply(then, apply(compile, undefined, [source]), [run, fail]);
-    } catch (error) {
-      fail(error);
-    }
-  });
-  return loading;
-}
-
-function fromBytes(response, run, fail) {
-  apply(then, apply(responseArrayBuffer, response, []), [
-    (buffer) => apply(then, apply(compile, undefined, [buffer]), [run, fail]),
-    fail,
-  ]);
-}
-
-/** Whether the core is instantiated (clients can be made synchronously). */
-export const ready = () => exports !== undefined;
 
 function view(at, length) {
   return new Uint8Array(apply(memoryBuffer, memory, []), at, length);

@@ -1,26 +1,16 @@
-// The package entry: AuthClient and AuthError, and init() for preloading the core. The core
-// starts loading as soon as this module is imported in a browser, from the .wasm file beside
-// it, so a script that runs later finds nothing to hook on the way.
-import { apply, inBrowser, Promise, settled, then } from "./captured.js";
-import { load } from "./core.js";
+// The package entry: AuthClient and AuthError, and init(). The core is compiled and started
+// while this module evaluates (js/core.js), so clients can be made and used at once.
+import { Promise } from "./captured.js";
+import { failure } from "./core.js";
 
 export { AuthClient } from "./client.js";
 export { AuthError } from "./auth-error.js";
 
-// In the microtask right after this module is evaluated (still before any later script):
-// started during the evaluation itself, WebKit took some 40 ms longer to answer the fetch.
-if (inBrowser) apply(then, Promise.resolve(), [() => settled(load(), () => {}, () => {})]);
-
 /**
- * Loads the core now (optional: clients wait for it themselves). The core starts loading from
- * the .wasm file beside this module as soon as it is imported; `source` (a URL, Response,
- * bytes or WebAssembly.Module) is where to load it from when that fails, for a bundler that
- * moved the file. Resolves with nothing.
+ * Kept from the versions that loaded the core from a separate .wasm file, so code that awaits
+ * it still runs: the core is in this module now, and `source` is ignored. Resolves with
+ * nothing, or rejects with why the core could not be started in this page.
  */
-export default function init(source) {
-  if (!inBrowser && source === undefined) return Promise.resolve();
-  if (source === undefined) return load();
-  return new Promise((resolve, reject) => {
-    settled(load(), () => resolve(), () => settled(load(source), () => resolve(), reject));
-  });
+export default function init() {
+  return new Promise((resolve, reject) => (failure === undefined ? resolve() : reject(failure)));
 }

@@ -737,7 +737,7 @@ test("every method works unbound, as window.fetch does", async () => {
   await finish(page);
 });
 
-test("a client made before the module loaded waits for it; init() resolves with nothing", async () => {
+test("a client made right after the import works without init(); init() resolves with nothing", async () => {
   const page = await fixture.browser.context.newPage();
   pages.push(page);
   await page.goto(`${fixture.server.site.url}/`);
@@ -748,7 +748,7 @@ test("a client made before the module loaded waits for it; init() resolves with 
       headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "demo", password: "demo" }),
     });
     const module = await import("/pkg/index.js?fresh");
-    // No init(): the module is still loading its core when the client is made and used.
+    // No init(): the core started while the module evaluated.
     const auth = new module.AuthClient({ apiOrigins: [api], refreshUrl: `${api}/auth/refresh` });
     const early = auth.state;
     const status = (await auth.fetch(`${api}/api/me`)).status;

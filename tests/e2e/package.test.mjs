@@ -100,7 +100,7 @@ test("the package from npm pack works in a Vite app", async () => {
   execFileSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: app, stdio: "pipe" });
   execFileSync(bin("vite"), ["build"], { cwd: app, stdio: "pipe" });
   const assets = readdirSync(join(app, "dist/assets"));
-  assert.ok(assets.some((name) => name.endsWith(".wasm")), `the wasm is bundled: ${assets}`);
+  assert.ok(!assets.some((name) => name.endsWith(".wasm")), `the core travels inside the module, not as an asset: ${assets}`);
 
   const server = await startServer(["--www-dir", join(app, "dist")]);
   try {
@@ -131,27 +131,83 @@ test("outside a browser (Node, server-side rendering) the import does not throw;
   assert.match(out.message, /needs a browser/);
 });
 
-test("init(source) loads the core from elsewhere when the file beside the module is missing", async () => {
-  // A deployment whose bundler moved the .wasm: the package's module without it, the wasm
-  // served from the site's own directory.
-  const moved = join(root, "target/pkg-moved");
-  rmSync(moved, { recursive: true, force: true });
-  mkdirSync(join(moved, "pkg"), { recursive: true });
-  mkdirSync(join(moved, "www/assets"), { recursive: true });
-  cpSync(join(root, "pkg/index.js"), join(moved, "pkg/index.js"));
-  cpSync(join(root, "pkg/authfetch_bg.wasm"), join(moved, "www/assets/core.wasm"));
-  cpSync(join(root, "tests/e2e/fixtures/page/index.html"), join(moved, "www/index.html"));
-  const server = await startServer(["--www-dir", join(moved, "www"), "--pkg-dir", join(moved, "pkg")]);
+test("the package is one module: the core comes with it, nothing else is fetched, init() is optional", async () => {
+  const server = await startServer([
+    "--test-mode",
+    "--www-dir", join(root, "tests/e2e/fixtures/page"),
+    "--pkg-dir", join(root, "pkg"),
+  ]);
   try {
     const { page, errors } = await open(`${server.url}/`);
     const result = await page.evaluate(async () => {
-      const { default: init, AuthClient } = await import("/pkg/index.js");
-      await init(new URL("/assets/core.wasm", location.href));
-      const auth = new AuthClient();
+      // The app's own script, before the SDK: it sees the module the SDK compiles.
+      const Module = WebAssembly.Module;
+      let compiled;
+      WebAssembly.Module = function (bytes) {
+        compiled = new Module(bytes);
+        return compiled;
+      };
+      const { AuthClient } = await import("/pkg/index.js");
+      WebAssembly.Module = Module;
+      const auth = new AuthClient(); // no init()
       await auth.login({ username: "demo", password: "demo" });
-      return { status: (await auth.fetch("/api/me")).status, state: auth.state };
+      const me = await auth.fetch("/api/me");
+      await me.text(); // its resource entry is written when the body has arrived
+      return {
+        status: me.status,
+        imports: WebAssembly.Module.imports(compiled).map((i) => `${i.module} ${i.kind} ${i.name}`),
+        fetched: performance.getEntriesByType("resource").map((entry) => new URL(entry.name).pathname)
+          .filter((path) => path !== "/favicon.ico"), // the browser's own
+      };
     });
-    assert.deepEqual(result, { status: 200, state: "signed-in" });
+    assert.deepEqual(result, {
+      status: 200,
+      // It cannot reach the page: no storage, no cookies, no network.
+      imports: ["./authfetch_bg.js function __wbindgen_init_externref_table"],
+      fetched: ["/pkg/index.js", "/auth/login", "/api/me"],
+    });
+    assert.deepEqual(errors, []);
+    await page.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+test("where a Content-Security-Policy forbids WebAssembly, the import does not throw; init() and the constructor say why", async () => {
+  const www = join(root, "target/pkg-csp-www");
+  rmSync(www, { recursive: true, force: true });
+  mkdirSync(www, { recursive: true });
+  writeFileSync(join(www, "index.html"), `<!doctype html>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="script-src 'self'">
+<title>no wasm-unsafe-eval</title>
+`);
+  const server = await startServer(["--www-dir", www, "--pkg-dir", join(root, "pkg")]);
+  try {
+    const { page, errors } = await open(`${server.url}/`);
+    const result = await page.evaluate(async () => {
+      const { default: init, AuthClient, AuthError } = await import("/pkg/index.js");
+      let loaded;
+      try {
+        await init();
+        loaded = "resolved";
+      } catch (error) {
+        loaded = error.name;
+      }
+      let made;
+      try {
+        new AuthClient();
+        made = "made";
+      } catch (error) {
+        made = { isAuthError: error instanceof AuthError, code: error.code, message: error.message, cause: error.cause?.name };
+      }
+      return { loaded, made };
+    });
+    assert.equal(result.loaded, "CompileError");
+    assert.equal(result.made.isAuthError, true);
+    assert.equal(result.made.code, "invalid_config");
+    assert.match(result.made.message, /wasm-unsafe-eval/);
+    assert.equal(result.made.cause, "CompileError");
     assert.deepEqual(errors, []);
     await page.close();
   } finally {
