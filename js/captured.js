@@ -94,7 +94,6 @@ export const decode = method(g.TextDecoder, "decode");
 
 const W = g.WebAssembly;
 export const memoryBuffer = getter(W?.Memory, "buffer");
-export const setTable = method(W?.Table, "set");
 
 /** Whether this is a browser (or a worker) the client can run in. */
 export const inBrowser = !!(location && fetch && Request && Headers && W && encoder && decoder);

@@ -4,8 +4,8 @@
 // that leads to either: callers get a number per client and functions that take and return
 // numbers and non-secret strings, plus `bearerHeader()`, which builds the header value from the
 // token's bytes in place.
-import bundled, { shift, sign } from "authfetch:core-wasm";
-import { apply, decode, decoder, encodeInto, encoder, inBrowser, memoryBuffer, setTable, Uint8Array } from "./captured.js";
+import bundled, { decoder as decoderText } from "authfetch:core-wasm";
+import { apply, decode, decoder, encodeInto, encoder, inBrowser, memoryBuffer, Uint8Array } from "./captured.js";
 
 let exports;
 let memory;
@@ -26,28 +26,18 @@ export const NETWORK = 0, TIMEOUT = 1, LOCK_NOT_GRANTED = 2;
 /** `endpoint` of `Core::failed`. */
 export const API = 0, LOGIN = 1, LOGOUT = 2;
 
-// What wasm-bindgen 0.2.130's glue does: the table's reserved slots hold the constants the
-// runtime hands out. scripts/build-package checks the generated glue still says exactly this.
-function initExternrefTable() {
-  const table = exports.__wbindgen_externrefs;
-  apply(setTable, table, [0, undefined]);
-  apply(setTable, table, [1024, undefined]);
-  apply(setTable, table, [1025, null]);
-  apply(setTable, table, [1026, true]);
-  apply(setTable, table, [1027, false]);
-}
-
 if (inBrowser) {
   try {
-    const text = bundled();
-    const bytes = new Uint8Array(text.length);
-    // A Uint8Array keeps each value mod 256: this undoes scripts/bundle-driver.mjs's mapping.
-    for (let i = 0; i < bytes.length; i++) bytes[i] = (text.charCodeAt(i) - shift) * sign;
-    // The core's one import, the wasm-bindgen runtime's (scripts/build-package checks it is).
-    const imports = { "./authfetch_bg.js": { __wbindgen_init_externref_table: initExternrefTable } };
-    exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports;
+    // The wasm decoder's bytes, one per character, then it turns the core's text back into
+    // the core's bytes (see scripts/bundle-driver.mjs).
+    const decoderBytes = new Uint8Array(decoderText.length);
+    for (let i = 0; i < decoderBytes.length; i++) decoderBytes[i] = decoderText.charCodeAt(i);
+    const { m: room, d: decodeCore } = new WebAssembly.Instance(new WebAssembly.Module(decoderBytes)).exports;
+    const length = decodeCore(encoder.encodeInto(bundled(), new Uint8Array(room.buffer)).written);
+    const bytes = new Uint8Array(room.buffer, 0, length);
+    // It imports nothing: it cannot call the page (scripts/build-package keeps it so).
+    exports = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports;
     memory = exports.memory;
-    exports.__wbindgen_start?.();
   } catch (error) {
     exports = undefined;
     failure = error;

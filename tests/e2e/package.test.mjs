@@ -162,8 +162,8 @@ test("the package is one module: the core comes with it, nothing else is fetched
     });
     assert.deepEqual(result, {
       status: 200,
-      // It cannot reach the page: no storage, no cookies, no network.
-      imports: ["./authfetch_bg.js function __wbindgen_init_externref_table"],
+      // It imports nothing, so it cannot reach the page: no storage, no cookies, no network.
+      imports: [],
       fetched: ["/pkg/index.js", "/auth/login", "/api/me"],
     });
     assert.deepEqual(errors, []);
