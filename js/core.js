@@ -4,36 +4,23 @@
 // that leads to either: callers get a number per client and functions that take and return
 // numbers and non-secret strings, plus `bearerHeader()`, which builds the header value from the
 // token's bytes in place.
-import bundled, { decoder as decoderText } from "authfetch:core-wasm";
+import bundled, { shift, sign, unpacker } from "authfetch:core-wasm";
 import { apply, decode, decoder, encodeInto, encoder, inBrowser, memoryBuffer, Uint8Array } from "./captured.js";
+import { OUTPUT_AT, POLL, TOKEN_AT, TOKEN_LEN, UNREAD } from "./protocol.js";
+
+export * from "./protocol.js";
 
 let exports;
 let memory;
 /** Why the core could not be started (a Content-Security-Policy without 'wasm-unsafe-eval'). */
 export let failure;
 
-/** The polled action kinds (`Core::poll` in src/exports.rs). */
-export const SEND = 1, PASS_THROUGH = 2, DELIVER = 3, FAIL = 4, RESOLVE = 5,
-  START_REFRESH = 6, CALL_REFRESH = 7, UNLOCK = 8, EMIT = 9, BROADCAST = 10, RECALL = 11;
-/** How a request may be sent again (`Replay` in src/core/machine.rs). */
-export const NEVER = 0, AFTER_ANSWER = 2, ANYTIME = 6;
-/** The texts `text()` reads (`Core::query` writes them to the output). */
-export const POLLED = 8, POLLED_CODE = 9, STATE = 10;
-/** `b` of a `REFRESH_ANSWERED` or `LOGIN_ANSWERED` whose body was not read. */
-export const UNREAD = -1;
-/** `failure` of `Core::failed` and `Core::refresh_failed`. */
-export const NETWORK = 0, TIMEOUT = 1, LOCK_NOT_GRANTED = 2;
-/** `endpoint` of `Core::failed`. */
-export const API = 0, LOGIN = 1, LOGOUT = 2;
-
 if (inBrowser) {
   try {
-    // The wasm decoder's bytes, one per character, then it turns the core's text back into
-    // the core's bytes (see scripts/bundle-driver.mjs).
-    const decoderBytes = new Uint8Array(decoderText.length);
-    for (let i = 0; i < decoderBytes.length; i++) decoderBytes[i] = decoderText.charCodeAt(i);
-    const { m: room, d: decodeCore } = new WebAssembly.Instance(new WebAssembly.Module(decoderBytes)).exports;
-    const length = decodeCore(encoder.encodeInto(bundled(), new Uint8Array(room.buffer)).written);
+    // A small wasm unpacker (its text is ASCII: its UTF-8 is its bytes) turns the core's text
+    // back into the core's bytes (see scripts/bundle-driver.mjs).
+    const { m: room, d: unpack } = new WebAssembly.Instance(new WebAssembly.Module(encoder.encode(unpacker))).exports;
+    const length = unpack(encoder.encodeInto(bundled(), new Uint8Array(room.buffer)).written, sign, shift);
     const bytes = new Uint8Array(room.buffer, 0, length);
     // It imports nothing: it cannot call the page (scripts/build-package keeps it so).
     exports = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports;
@@ -47,14 +34,6 @@ if (inBrowser) {
 function view(at, length) {
   return new Uint8Array(apply(memoryBuffer, memory, []), at, length);
 }
-
-/** `Core::handle` inputs (src/exports.rs). */
-export const BEGIN = 1, RESPONSE = 2, FAILED = 3, FORGET = 4, REFRESH = 5, RESTORE = 6,
-  REFRESH_PERMITTED = 7, REFRESH_ANSWERED = 8, REFRESH_FAILED = 9, LOGIN_ANSWERED = 10,
-  SIGN_OUT = 11, LOGOUT_ANSWERED = 12, HEARD = 13, REVISIT = 14, CLOSE = 15;
-/** `Core::query` questions. */
-export const SUBJECT = 0, SESSION = 1, AUTHENTICATED = 5, EXPIRES_AT = 6;
-const TOKEN_AT = 2, TOKEN_LEN = 3, OUTPUT_AT = 4, POLL = 7;
 
 // One client's core is the number `create()` returns; the functions below take it first.
 

@@ -4,19 +4,22 @@
 // single file: no second fetch at start-up (the core is compiled and instantiated while the
 // module evaluates) and no .wasm asset for a bundler to find, copy or lose.
 //
-// Each byte b is written as the character (b * sign + shift) mod 256, sign being 1 or -1: the
-// pair is chosen here, per build, for the smallest gzip of the string as esbuild prints it
-// (which is what an app ships), by moving the wasm's most frequent bytes (0x00, 0x01, 0x20,
-// 0x41, 0x7f…) onto characters that need no escape. That costs about 300 bytes over the gzipped
-// .wasm itself, where base64 costs 2.8 KB.
+// Each byte b is written as the character (b * sign + shift) mod 256, sign being 1 or -1. The
+// pair is chosen here, per build, for the smallest gzip of what an app ships: the module
+// minified, the string as a minifier prints it. It moves the wasm's most frequent bytes (0x00,
+// 0x01, 0x20, 0x41, 0x7f…) onto characters that need no escape, and is scored together with the
+// driver's code because gzip's blocks mix the two (apart, the parts come to some 340 bytes
+// less). The string costs about 700 bytes gzip over the .wasm file served alone; base64 costs
+// 2.8 KB.
 //
-// The string is turned back into bytes by a wasm decoder of about 100 bytes (DECODER below,
-// its mapping built in), fed the string's UTF-8 by the platform's TextEncoder: a JavaScript loop
-// over the characters took about 1 ms of Chromium's start-up, the decoder about 0.1 ms.
-import { appendFileSync, readFileSync } from "node:fs";
+// While the module evaluates, a wasm unpacker of about 100 bytes (UNPACKER below), fed the
+// string's UTF-8 by the platform's TextEncoder, turns it back into the core's bytes: a
+// JavaScript loop over the characters took about 1 ms of Chromium's start-up, the unpacker
+// about 0.1 ms.
+import { readFileSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import binaryen from "binaryen";
-import { build } from "esbuild";
+import { build, transformSync } from "esbuild";
 
 const [wasmPath, outfile] = process.argv.slice(2);
 if (!wasmPath || !outfile) {
@@ -27,83 +30,94 @@ const wasm = readFileSync(wasmPath);
 const root = new URL("../", import.meta.url).pathname;
 
 // How esbuild prints each character in a string (checked against its output when this was
-// written); anything else it prints as itself.
+// written); anything else it prints as itself. (It writes U+0000 as "\0" where no digit
+// follows; "\x00" is always safe.)
 const ESCAPES = { 0x00: "\\x00", 0x07: "\\x07", 0x08: "\\b", 0x0a: "\\n", 0x0b: "\\v", 0x0c: "\\f", 0x0d: "\\r", 0x1b: "\\x1B", 0x22: '\\"', 0x5c: "\\\\" };
 const printed = Array.from({ length: 256 }, (_, code) => ESCAPES[code] ?? (code < 0x7f ? String.fromCharCode(code) : "\\x" + code.toString(16).toUpperCase()));
 
 /** A JavaScript string literal of `bytes`, each byte b as (b * sign + shift) mod 256. */
-function literal(sign, shift, bytes = wasm) {
+function literal(bytes, sign, shift) {
   const parts = new Array(bytes.length);
   for (let i = 0; i < bytes.length; i++) parts[i] = printed[(bytes[i] * sign + shift) & 255];
   return '"' + parts.join("") + '"';
 }
 
-let best = { size: Infinity };
-for (const sign of [1, -1]) {
-  for (let shift = 0; shift < 256; shift++) {
-    const size = gzipSync(literal(sign, shift), { level: 9 }).length;
-    if (size < best.size) best = { size, sign, shift };
-  }
-}
-const { sign, shift } = best;
-
 // UTF-8 of a string of characters U+0000-U+00FF at [0, n), each character back to its byte
 // (c - shift) * sign, written from 0 on (never ahead of what is read); returns the byte count.
-// Its memory holds the UTF-8: at most two bytes per character.
-const DECODER = `(module
+// Its memory holds the UTF-8: at most two bytes per character. Every byte of the unpacker is
+// below 0x80 (no constant over 63; the mapping comes as parameters), so its own text turns into
+// its bytes through TextEncoder as it is.
+const UNPACKER = `(module
   (memory (export "m") ${Math.ceil((2 * wasm.length) / 65536)})
-  (func (export "d") (param $n i32) (result i32)
+  (func (export "d") (param $n i32) (param $sign i32) (param $shift i32) (result i32)
     (local $i i32) (local $o i32) (local $c i32)
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
         (local.set $c (i32.load8_u (local.get $i)))
-        (if (i32.ge_u (local.get $c) (i32.const 128))
+        (if (i32.shr_u (local.get $c) (i32.const 7))
           (then
             (local.set $i (i32.add (local.get $i) (i32.const 1)))
             (local.set $c (i32.or
               (i32.shl (i32.and (local.get $c) (i32.const 31)) (i32.const 6))
               (i32.and (i32.load8_u (local.get $i)) (i32.const 63))))))
-        (i32.store8 (local.get $o) (i32.mul (i32.sub (local.get $c) (i32.const ${shift})) (i32.const ${sign})))
+        (i32.store8 (local.get $o) (i32.mul (i32.sub (local.get $c) (local.get $shift)) (local.get $sign)))
         (local.set $o (i32.add (local.get $o) (i32.const 1)))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $next)))
     (local.get $o)))`;
-const assembled = binaryen.parseText(DECODER);
+const assembled = binaryen.parseText(UNPACKER);
 binaryen.setOptimizeLevel(2);
 binaryen.setShrinkLevel(2);
 assembled.optimize();
-if (!assembled.validate()) throw new Error("the decoder does not validate");
-const decoder = assembled.emitBinary();
+if (!assembled.validate()) throw new Error("the unpacker does not validate");
+const unpacker = Buffer.from(assembled.emitBinary());
+if (unpacker.some((byte) => byte >= 0x80)) throw new Error("the unpacker has a byte over 0x7f: js/core.js reads it as UTF-8");
 
-/** Checks the decoder undoes the mapping, as js/core.js will run it. */
-function roundTrip() {
-  const { m: memory, d: decode } = new WebAssembly.Instance(new WebAssembly.Module(decoder)).exports;
-  const text = Array.from(wasm, (byte) => String.fromCharCode((byte * sign + shift) & 255)).join("");
-  const { written } = new TextEncoder().encodeInto(text, new Uint8Array(memory.buffer));
-  const length = decode(written);
-  if (!Buffer.from(memory.buffer, 0, length).equals(wasm)) throw new Error("the decoder does not give the wasm back");
+/** The driver bundled, with `mapping` (sign and shift) for the core's text. The text itself goes
+ *  last in the module, in a function declaration (hoisted, so js/core.js can call it while the
+ *  module evaluates): placed before the driver's code, it would stand between parts of the
+ *  driver that gzip could otherwise match against each other (32 KB window). */
+async function driver({ sign, shift }) {
+  const core = `export const unpacker = ${literal(unpacker, 1, 0)}, sign = ${sign}, shift = ${shift};\nexport default authfetchCoreWasm;\n`;
+  const result = await build({
+    entryPoints: [`${root}js/index.js`],
+    write: false,
+    bundle: true,
+    format: "esm",
+    target: "es2022",
+    platform: "browser",
+    // Folds the driver's constants (the core's event and action numbers) into where they are
+    // used: left as top-level bindings in the package, an app's minifier keeps every one.
+    minifySyntax: true,
+    logLevel: "warning",
+    plugins: [{
+      name: "core-wasm",
+      setup(on) {
+        on.onResolve({ filter: /^authfetch:core-wasm$/ }, () => ({ path: "core-wasm", namespace: "core-wasm" }));
+        on.onLoad({ filter: /.*/, namespace: "core-wasm" }, () => ({ contents: core, loader: "js" }));
+      },
+    }],
+  });
+  return result.outputFiles[0].text;
 }
-roundTrip();
 
-// The text goes last in the module, in a function declaration (hoisted, so js/core.js can call
-// it while the module evaluates): placed before the driver's code, it would stand between
-// parts of the driver that gzip could otherwise match against each other (32 KB window).
-const core = `export const decoder = ${literal(1, 0, decoder)};\nexport default authfetchCoreWasm;\n`;
-await build({
-  entryPoints: [`${root}js/index.js`],
-  outfile,
-  bundle: true,
-  format: "esm",
-  target: "es2022",
-  platform: "browser",
-  logLevel: "warning",
-  plugins: [{
-    name: "core-wasm",
-    setup(on) {
-      on.onResolve({ filter: /^authfetch:core-wasm$/ }, () => ({ path: "core-wasm", namespace: "core-wasm" }));
-      on.onLoad({ filter: /.*/, namespace: "core-wasm" }, () => ({ contents: core, loader: "js" }));
-    },
-  }],
-});
-appendFileSync(outfile, `function authfetchCoreWasm() {\n  return ${literal(sign, shift)};\n}\n`);
+const shipped = transformSync(await driver({ sign: 1, shift: 0 }), { minify: true, format: "esm" }).code;
+let best = { size: Infinity };
+for (const sign of [1, -1]) {
+  for (let shift = 0; shift < 256; shift++) {
+    const size = gzipSync(`${shipped}function q(){return${literal(wasm, sign, shift)}}`, { level: 9 }).length;
+    if (size < best.size) best = { size, sign, shift };
+  }
+}
+const { sign, shift } = best;
+
+// The unpacker undoes the mapping, run as js/core.js runs it.
+const { m: memory, d: unpack } = new WebAssembly.Instance(new WebAssembly.Module(unpacker)).exports;
+const text = Array.from(wasm, (byte) => String.fromCharCode((byte * sign + shift) & 255)).join("");
+const { written } = new TextEncoder().encodeInto(text, new Uint8Array(memory.buffer));
+if (!Buffer.from(memory.buffer, 0, unpack(written, sign, shift)).equals(wasm)) {
+  throw new Error("the unpacker does not give the wasm back");
+}
+
+writeFileSync(outfile, `${await driver({ sign, shift })}function authfetchCoreWasm() {\n  return ${literal(wasm, sign, shift)};\n}\n`);
