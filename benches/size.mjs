@@ -41,21 +41,20 @@ const defaultBaseline = join(root, "target/baseline/web");
 const baselinePkg = process.env.AUTHFETCH_BASELINE_PKG ?? (existsSync(defaultBaseline) ? defaultBaseline : undefined);
 const baseline = baselinePkg && existsSync(join(baselinePkg, "index.js")) ? baselinePkg : undefined;
 
-// Where the core's text starts in the module (the rest of the module is the driver).
-const CORE_TEXT = "\nfunction authfetchCoreWasm() {";
+// Written by scripts/bundle-driver.mjs beside the wasm it bundled.
 const coreWasm = join(root, "target/package/core.wasm");
+const driverOnly = join(root, "target/package/driver-only.js");
 
 /** The package directory as built: its JavaScript and the wasm beside it (a build from before
  *  the core travelled inside the module), or the module with its parts measured alone. */
 function asBuilt(dir) {
-  const js = Buffer.concat(jsFiles(dir).map((path) => readFileSync(path)));
+  const js = measure(Buffer.concat(jsFiles(dir).map((path) => readFileSync(path))));
   const beside = join(dir, "authfetch_bg.wasm");
   if (existsSync(beside)) {
     const wasm = measure(readFileSync(beside));
-    return { wasm, js: measure(js), total: sum(wasm, measure(js)) };
+    return { wasm, js, total: sum(wasm, js) };
   }
-  const at = js.indexOf(CORE_TEXT);
-  return { wasm: measure(readFileSync(coreWasm)), js: measure(at < 0 ? js : js.subarray(0, at)), total: measure(js) };
+  return { wasm: measure(readFileSync(coreWasm)), js: measure(readFileSync(driverOnly)), total: js };
 }
 
 console.log("The package as built                raw        gzip -9    brotli");
@@ -99,8 +98,8 @@ const alternatives = [
 
 /** authfetch as an app ships it: the package's index.js bundled and minified (with the core in
  *  it), plus the wasm beside it for a build from before. */
-async function shipped(dir) {
-  const entry = `import init, { AuthClient, AuthError } from ${JSON.stringify(join(dir, "index.js"))}; globalThis.x = [init, AuthClient, AuthError];`;
+async function shipped(dir, module = join(dir, "index.js")) {
+  const entry = `import init, { AuthClient, AuthError } from ${JSON.stringify(module)}; globalThis.x = [init, AuthClient, AuthError];`;
   const beside = join(dir, "authfetch_bg.wasm");
   const js = measure(await bundle(entry));
   return existsSync(beside) ? sum(js, measure(readFileSync(beside))) : js;
@@ -109,6 +108,13 @@ const authfetch = await shipped(pkg);
 
 console.log("\nSide by side, minified bundles      raw        gzip -9    brotli     gzip vs authfetch");
 console.log(row("authfetch (minified, core inside)", authfetch, "     1.00"));
+// Where its bytes go: the driver with an empty core text, and the core's .wasm gzipped alone
+// (the rest is what the core costs as text beside the driver).
+const shippedDriver = existsSync(driverOnly) ? await shipped(pkg, driverOnly) : undefined;
+if (shippedDriver) {
+  console.log(row("  of which the driver alone", shippedDriver));
+  console.log(row("  and the core's .wasm, alone", built.wasm));
+}
 const bundles = { authfetch };
 const shippedBaseline = baseline ? await shipped(baseline) : undefined;
 if (shippedBaseline) console.log(row("authfetch, baseline build", shippedBaseline, `     ${(shippedBaseline.gzip / authfetch.gzip).toFixed(2)}`));
@@ -120,4 +126,4 @@ for (const [name, entry] of alternatives) {
 mkdirSync(join(root, "target/bench-results"), { recursive: true });
 // The chart draws `bundles`; the baseline build is kept beside them, not among them.
 const baselineFigures = baseline ? { pkg: baseline, asBuilt: builtBaseline, bundle: shippedBaseline } : null;
-writeFileSync(join(root, "target/bench-results/size.json"), JSON.stringify({ date: new Date().toISOString(), asBuilt: built, bundles, baseline: baselineFigures }, null, 2));
+writeFileSync(join(root, "target/bench-results/size.json"), JSON.stringify({ date: new Date().toISOString(), asBuilt: built, bundles, driver: shippedDriver ?? null, baseline: baselineFigures }, null, 2));

@@ -1,10 +1,8 @@
-// The wasm core: compiled and instantiated while this module evaluates (no later script can
-// be hooking anything yet), from the bytes bundled into the module (scripts/bundle-driver.mjs),
-// and wrapped so that only this module holds its exports and memory. Nothing here is exported
-// that leads to either: callers get a number per client and functions that take and return
-// numbers and non-secret strings, plus `bearerHeader()`, which builds the header value from the
-// token's bytes in place.
-import bundled, { shift, sign, unpacker } from "authfetch:core-wasm";
+// The wasm core: compiled and instantiated by `start()` while the package's module evaluates
+// (no later script can be hooking anything yet), and wrapped so that only this module holds its
+// exports and memory. Nothing here is exported that leads to either: callers get a number per
+// client and functions that take and return numbers and non-secret strings, plus
+// `bearerHeader()`, which builds the header value from the token's bytes in place.
 import { apply, decode, decoder, encodeInto, encoder, inBrowser, memoryBuffer, Uint8Array } from "./captured.js";
 import { OUTPUT_AT, POLL, TOKEN_AT, TOKEN_LEN, UNREAD } from "./protocol.js";
 
@@ -15,15 +13,18 @@ let memory;
 /** Why the core could not be started (a Content-Security-Policy without 'wasm-unsafe-eval'). */
 export let failure;
 
-if (inBrowser) {
+/**
+ * Starts the core from its text and the unpacker that turns the text back into its bytes, both
+ * as scripts/bundle-driver.mjs wrote them (the unpacker's text is ASCII, so its UTF-8 is its
+ * bytes). Does nothing outside a browser; keeps in `failure` why the core could not start.
+ */
+export function start(text, unpacker, sign, shift) {
+  if (!inBrowser) return;
   try {
-    // A small wasm unpacker (its text is ASCII: its UTF-8 is its bytes) turns the core's text
-    // back into the core's bytes (see scripts/bundle-driver.mjs).
     const { m: room, d: unpack } = new WebAssembly.Instance(new WebAssembly.Module(encoder.encode(unpacker))).exports;
-    const length = unpack(encoder.encodeInto(bundled(), new Uint8Array(room.buffer)).written, sign, shift);
-    const bytes = new Uint8Array(room.buffer, 0, length);
+    const length = unpack(encoder.encodeInto(text, new Uint8Array(room.buffer)).written, sign, shift);
     // It imports nothing: it cannot call the page (scripts/build-package keeps it so).
-    exports = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports;
+    exports = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(room.buffer, 0, length))).exports;
     memory = exports.memory;
   } catch (error) {
     exports = undefined;
