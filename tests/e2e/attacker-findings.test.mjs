@@ -743,8 +743,9 @@ test("6. the wasm memory is not reachable through the package's modules", TEST_T
 });
 
 // Each built-in on the way from JavaScript to the wasm instance and its memory (SECURITY.md
-// lists them): hooked right after the package is imported, while its core is still loading,
-// none may be reached by the package, or see its memory, instance or token.
+// lists them): hooked right after the package is imported (the build before issue 13 was
+// still loading its core then), none may be reached by the package, or see its memory,
+// instance or token.
 const MEMORY_PATH = [
   "WebAssembly.instantiate", "WebAssembly.instantiateStreaming", "WebAssembly.compile",
   "WebAssembly.compileStreaming", "WebAssembly.Module.imports", "WebAssembly.Module.exports",
@@ -757,12 +758,12 @@ const MEMORY_PATH = [
   "Response.prototype.clone", "Promise.prototype.then", "Promise.resolve",
 ];
 
-test("the built-ins between the page and the wasm memory, hooked while the core loads, are never reached", TEST_TIMEOUT, async () => {
+test("the built-ins between the page and the wasm memory, hooked right after the import, are never reached", TEST_TIMEOUT, async () => {
   await withPage(async (page) => {
     await resetJournal();
     const seen = await page.evaluate(async (names) => {
       const module = await import("/pkg/index.js?hooked-while-loading");
-      // The attacker, in the same tick: the core's .wasm is still on its way.
+      // The attacker, in the same tick as the import.
       const calls = Object.fromEntries(names.map((name) => [name, 0]));
       const loot = [];
       const realThen = Promise.prototype.then;
