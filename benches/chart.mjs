@@ -61,7 +61,7 @@ const tabs = panel(
 );
 const bytes = panel(
   "What a bundle ships, gzip -9",
-  "minified with esbuild; authfetch: JS + wasm; smaller is better",
+  "minified with esbuild; authfetch: one module, the wasm inside; smaller is better",
   Object.entries(size.bundles).map(([name, m]) => ({ label: name === "authfetch" ? "authfetch" : name, value: m.gzip / 1024, ours: name === "authfetch" })),
   (v) => `${v.toFixed(1)} KB`,
 );

@@ -8,7 +8,7 @@
 //            --remove-name-section, no wasm-opt), so the profile names Rust functions.
 //   AUTHFETCH_PKG=<dir>: profile another build of the package.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, cpSync } from "node:fs";
+import { cpSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { launchChromium, startServer } from "../tests/e2e/support.mjs";
 
@@ -19,9 +19,11 @@ cpSync(join(root, "benches/page"), www, { recursive: true });
 let pkg = process.env.AUTHFETCH_PKG ?? join(root, "pkg");
 if (process.argv.includes("--names")) {
   const named = join(root, "target/bench-named-pkg");
-  // The driver loads authfetch_bg.wasm beside its module: the same driver, a named wasm.
+  // The same driver bundled with a named wasm: wasm-bindgen keeps the name section, and the
+  // unused runtime is cut as scripts/build-package cuts it (the driver provides no import).
   execFileSync("wasm-bindgen", ["--target", "web", "--out-dir", named, "--out-name", "authfetch", join(root, "target/wasm32-unknown-unknown/release/authfetch.wasm")]);
-  cpSync(join(pkg, "index.js"), join(named, "index.js"));
+  execFileSync(process.execPath, [join(root, "scripts/cut-runtime.mjs"), join(named, "authfetch_bg.wasm"), join(named, "core.wasm")]);
+  execFileSync(process.execPath, [join(root, "scripts/bundle-driver.mjs"), join(named, "core.wasm"), join(named, "index.js")]);
   pkg = named;
 }
 

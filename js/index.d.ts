@@ -76,9 +76,10 @@ export declare class AuthClient {
   readonly state: AuthStateNow;
 }
 
-/** Loads the core now (optional: clients wait for it). It starts loading from the .wasm file
- *  beside the package's module at import; `source` is where to load it from when that fails
- *  (a bundler that moved the file). Resolves with nothing. */
+/** Optional: the core starts while the package is imported. Resolves with nothing, or rejects
+ *  with why the core could not be started in this page (a Content-Security-Policy without
+ *  'wasm-unsafe-eval'). `source` is accepted for code written for the versions that loaded a
+ *  separate .wasm file, and ignored. */
 export default function init(
   source?: string | URL | Request | Response | BufferSource | WebAssembly.Module,
 ): Promise<void>;

@@ -2,8 +2,9 @@
 // what the contract allows and refuse what it does not.
 import init, { AuthClient, AuthError, type AuthClientOptions, type AuthErrorCode, type AuthState, type AuthStateNow } from "authfetch";
 
-// Optional: preloads the core; resolves with nothing.
+// Optional: resolves with nothing once the core runs (it starts at import).
 const loaded: void = await init();
+// Code written for the versions that loaded a separate .wasm still type-checks.
 await init(new URL("/assets/authfetch_bg.wasm", "https://app.example"));
 
 const options: AuthClientOptions = {
