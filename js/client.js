@@ -16,6 +16,9 @@ import { validate } from "./options.js";
 import { Tabs } from "./tabs.js";
 
 const FREED = "the client was freed";
+const abortedByFree = () => rejected(new AuthError("aborted", FREED));
+/** The constructor's error when the core could not be started in this page. */
+const notStarted = () => new AuthError("invalid_config", "the client's WebAssembly core could not be started in this page" + core.failureText, { cause: core.failure });
 
 /** `signal`'s reason, or the AbortError fetch rejects with where the engine has no reason. */
 function abortReason(signal) {
@@ -79,9 +82,7 @@ export class AuthClient {
     if (!inBrowser) {
       throw new AuthError("invalid_config", "AuthClient needs a browser (fetch, Request, location and WebAssembly); create it in the page, not during server-side rendering");
     }
-    if (core.failure !== undefined) {
-      throw new AuthError("invalid_config", "the client's WebAssembly core could not be started in this page (a Content-Security-Policy needs 'wasm-unsafe-eval' in script-src)", { cause: core.failure });
-    }
+    if (core.failure !== undefined) throw notStarted();
     let config;
     try {
       config = validate(options, location.origin);
@@ -92,6 +93,38 @@ export class AuthClient {
     config.loginUrl = absolute("loginUrl", config.loginUrl);
     config.logoutUrl = absolute("logoutUrl", config.logoutUrl);
     this.#config = config;
+    if (core.pending) settled(core.pending, () => this.#start(), () => {});
+    else this.#start();
+    const client = this;
+    // Where the core still compiles (see js/core.js, `start`), calls wait for it.
+    const started = (work) => (core.pending ? new Promise((resolve, reject) => {
+      settled(core.pending, () => settled(client.#freed ? abortedByFree() : client.#core ? work() : rejected(notStarted()), resolve, reject), reject);
+    }) : work());
+    // Own properties, so every method works unbound (`const { fetch } = auth`).
+    this.fetch = (input, init) => {
+      if (!core.pending) return client.#fetch(input, init);
+      // A fetch that waits builds its request now, from the arguments as they are at the call.
+      let request;
+      let stream;
+      try {
+        request = ownRequest(input, init);
+        stream = streamed(init);
+      } catch (error) {
+        return rejected(error);
+      }
+      return started(() => client.#fetch(request, undefined, stream));
+    };
+    this.login = (credentials) => started(() => client.#login(credentials));
+    this.logout = () => started(() => client.#logout());
+    this.refresh = () => started(() => client.#call(core.REFRESH));
+    this.restore = () => started(() => client.#call(core.RESTORE, true));
+    this.onChange = (listener) => client.#onChange(listener);
+    this.free = () => client.#free();
+  }
+
+  #start() {
+    if (this.#freed || core.failure !== undefined) return;
+    const config = this.#config;
     const made = core.create();
     if (!core.configure(made, config)) {
       core.free(made);
@@ -107,37 +140,34 @@ export class AuthClient {
       core.handle(made, core.REVISIT, 0, 0, 0, now());
       this.#pump();
     });
-    const client = this;
-    // Own properties, so every method works unbound (`const { fetch } = auth`).
-    this.fetch = (input, init) => client.#fetch(input, init);
-    this.login = (credentials) => client.#freed ? rejected(new AuthError("aborted", FREED)) : client.#login(credentials);
-    this.logout = () => client.#freed ? rejected(new AuthError("aborted", FREED)) : client.#logout();
-    this.refresh = () => client.#call(core.REFRESH);
-    this.restore = () => client.#call(core.RESTORE, true);
-    this.onChange = (listener) => client.#onChange(listener);
-    this.free = () => client.#free();
+  }
+
+  /** Whether the client runs: not freed, and its core started. */
+  #live() {
+    return !this.#freed && this.#core !== undefined;
   }
 
   /** Whether a token is held. */
   get isAuthenticated() {
-    return !this.#freed && core.query(this.#core, core.AUTHENTICATED) === 1;
+    return this.#live() && core.query(this.#core, core.AUTHENTICATED) === 1;
   }
 
   /** When the held token expires (ms since the epoch), if known. */
   get expiresAt() {
-    if (this.#freed) return undefined;
+    if (!this.#live()) return undefined;
     const at = core.query(this.#core, core.EXPIRES_AT);
     return at === at ? at : undefined;
   }
 
   /** The state `onChange` last reported; "unknown" before anything was learnt. */
   get state() {
-    return this.#freed ? "signed-out" : core.text(this.#core, core.STATE);
+    if (this.#freed) return "signed-out";
+    return this.#core === undefined ? "unknown" : core.text(this.#core, core.STATE);
   }
 
   /** `refresh()` or `restore()` (`event`), settled by the core's RESOLVE or FAIL. */
   #call(event, restore) {
-    if (this.#freed) return rejected(new AuthError("aborted", FREED));
+    if (this.#freed) return abortedByFree();
     const id = ++this.#nextCall;
     const call = deferred();
     call.restore = restore;
@@ -238,16 +268,18 @@ export class AuthClient {
     };
   }
 
-  #fetch(input, init) {
-    if (this.#freed) return rejected(new AuthError("aborted", FREED));
+  #fetch(input, init, stream) {
+    if (this.#freed) return abortedByFree();
     let request;
     let replayable;
     try {
       request = ownRequest(input, init);
-      replayable = !streamed(init);
+      replayable = !(stream ?? streamed(init));
     } catch (error) {
       return rejected(error);
     }
+    // The caller's getters (read just now) may have freed the client.
+    if (this.#freed) return abortedByFree();
     const url = apply(requestUrl, request, []);
     // A bodiless GET or HEAD may be withdrawn before its answer and sent again (see `Replay`).
     // GET and HEAD requests cannot have a body; others are asked where the engine can say.
@@ -256,15 +288,15 @@ export class AuthClient {
     const bodiless = safe || (requestBody !== undefined && apply(requestBody, request, []) === null);
     const replay = !replayable ? core.NEVER : safe ? core.ANYTIME : core.AFTER_ANSWER;
     const authorized = apply(headersHas, apply(requestHeaders, request, []), ["authorization"]);
+    const signal = apply(requestSignal, request, []);
+    // As fetch does: an aborted signal rejects at once.
+    if (apply(signalAborted, signal, [])) return rejected(abortReason(signal));
     const id = ++this.#nextCall;
     const call = deferred();
     call.request = request;
     call.bodiless = bodiless;
     call.attempts = 0;
     this.#calls[id] = call;
-    const signal = apply(requestSignal, request, []);
-    // As fetch does: an aborted signal rejects at once.
-    if (apply(signalAborted, signal, [])) return rejected(abortReason(signal));
     // Aborting rejects at once, also while the call waits for a refresh. The listener goes
     // when the call ends: a signal with one stays alive as long as the caller's signal does.
     call.signal = signal;
@@ -411,6 +443,7 @@ export class AuthClient {
   }
 
   #login(credentials) {
+    if (this.#freed) return abortedByFree();
     let body;
     try {
       body = encode(credentials, 64);
@@ -428,6 +461,7 @@ export class AuthClient {
   }
 
   #logout() {
+    if (this.#freed) return abortedByFree();
     // Local state first and whatever the server says: the user asked to be signed out.
     core.handle(this.#core, core.SIGN_OUT, 0, 0, 0, 0);
     this.#pump();
@@ -438,6 +472,8 @@ export class AuthClient {
 
   /** A `login()` or `logout()` call: POSTs to `url`; `answered(id, status, text)` tells the core. */
   #callEndpoint(url, headers, body, endpoint, answered) {
+    // The credentials' getters, or a listener that heard "signed-out", may have freed the client.
+    if (this.#freed) return abortedByFree();
     const id = ++this.#nextCall;
     const call = deferred();
     this.#calls[id] = call;
@@ -459,8 +495,10 @@ export class AuthClient {
     // already going.
     if (this.#freed || this.#freeing) return;
     this.#freeing = true;
-    core.handle(this.#core, core.CLOSE, 0, 0, 0, 0);
-    this.#pump();
+    if (this.#core !== undefined) {
+      core.handle(this.#core, core.CLOSE, 0, 0, 0, 0);
+      this.#pump();
+    }
     this.#freed = true;
     this.#listeners = bag();
     // Calls the core no longer tracked (none should be left) fail too.
@@ -470,8 +508,8 @@ export class AuthClient {
       this.#finish(ids[i], call);
       call.reject(new AuthError("aborted", FREED));
     }
-    this.#tabs.close();
-    core.free(this.#core);
+    this.#tabs?.close();
+    if (this.#core !== undefined) core.free(this.#core);
   }
 }
 

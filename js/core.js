@@ -1,34 +1,75 @@
 // The wasm core: compiled and instantiated by `start()` while the package's module evaluates
 // (no later script can be hooking anything yet), and wrapped so that only this module holds its
-// exports and memory. Nothing here is exported that leads to either: callers get a number per
-// client and functions that take and return numbers and non-secret strings, plus
-// `bearerHeader()`, which builds the header value from the token's bytes in place.
-import { apply, decode, decoder, encodeInto, encoder, inBrowser, memoryBuffer, Uint8Array } from "./captured.js";
+// exports and memory (`wasm`, `memory`). Nothing here is exported that leads to either: callers
+// get a number per client and functions that take and return numbers and non-secret strings,
+// plus `bearerHeader()`, which builds the header value from the token's bytes in place.
+import {
+  apply, decode, decoder, encodeInto, encoder, inBrowser, instanceExports, isA, memoryBuffer, Promise, settled,
+  stringIndexOf, Uint8Array, WebAssembly,
+} from "./captured.js";
 import { OUTPUT_AT, POLL, TOKEN_AT, TOKEN_LEN, UNREAD } from "./protocol.js";
 
 export * from "./protocol.js";
 
-let exports;
+let wasm;
 let memory;
-/** Why the core could not be started (a Content-Security-Policy without 'wasm-unsafe-eval'). */
-export let failure;
+/** Why the core could not be started, in words for the constructor's error (and the error). */
+export let failure, failureText;
+/** While the core compiles asynchronously (see `start`), the promise that settles with it. */
+export let pending;
+
+/** Takes the started core's exports (read through the captured getter: by the time an
+ *  asynchronous compilation ends, a later script may have replaced the page's). */
+function use(instance) {
+  wasm = apply(instanceExports, instance, []);
+  memory = wasm.memory;
+}
+
+function fail(error) {
+  wasm = undefined;
+  failure = error;
+  const message = isA(error, Error) ? error.message : "" + error;
+  failureText = apply(stringIndexOf, message, ["unsafe-eval"]) >= 0 || apply(stringIndexOf, message, ["CSP"]) >= 0
+    ? " (a Content-Security-Policy needs 'wasm-unsafe-eval' in script-src)" : ": " + message;
+}
 
 /**
- * Starts the core from its text and the unpacker that turns the text back into its bytes, both
+ * Starts the core from its text and the unpacker that turns the text back into its bytes, all
  * as scripts/bundle-driver.mjs wrote them (the unpacker's text is ASCII, so its UTF-8 is its
- * bytes). Does nothing outside a browser; keeps in `failure` why the core could not start.
+ * bytes; `size` and `check` are the wasm's length and hash). Does nothing outside a browser, or
+ * a second time.
  */
-export function start(text, unpacker, sign, shift) {
-  if (!inBrowser) return;
+export function start(text, unpacker, sign, shift, size, check) {
+  if (!inBrowser || wasm || failure || pending) return;
   try {
     const { m: room, d: unpack } = new WebAssembly.Instance(new WebAssembly.Module(encoder.encode(unpacker))).exports;
-    const length = unpack(encoder.encodeInto(text, new Uint8Array(room.buffer)).written, sign, shift);
-    // It imports nothing: it cannot call the page (scripts/build-package keeps it so).
-    exports = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(room.buffer, 0, length))).exports;
-    memory = exports.memory;
+    if (unpack(encoder.encodeInto(text, new Uint8Array(room.buffer)).written, sign, shift) !== check) {
+      throw new Error("the core's text was altered (by a minifier, or read with a wrong charset)");
+    }
+    const bytes = new Uint8Array(room.buffer, 0, size);
+    try {
+      // It imports nothing: it cannot call the page (scripts/build-package keeps it so).
+      use(new WebAssembly.Instance(new WebAssembly.Module(bytes)));
+    } catch (error) {
+      // Chromium before 114 compiles no module over 4 KB synchronously on the main thread: there
+      // the core is compiled asynchronously, and clients wait for it.
+      if (!isA(error, RangeError)) throw error;
+      pending = new Promise((resolve) => {
+        const done = () => {
+          pending = undefined;
+          resolve();
+        };
+        settled(WebAssembly.instantiate(bytes), (result) => {
+          use(result.instance);
+          done();
+        }, (error) => {
+          fail(error);
+          done();
+        });
+      });
+    }
   } catch (error) {
-    exports = undefined;
-    failure = error;
+    fail(error);
   }
 }
 
@@ -38,17 +79,17 @@ function view(at, length) {
 
 // One client's core is the number `create()` returns; the functions below take it first.
 
-export const create = () => exports.core_new();
-export const free = (core) => exports.core_free(core);
+export const create = () => wasm.core_new();
+export const free = (core) => wasm.core_free(core);
 /** The number `which` (see the questions above). */
-export const query = (core, which) => exports.core_query(core, which);
+export const query = (core, which) => wasm.core_query(core, which);
 /** The next action's kind (0: none left); its operands are read before the next poll. */
 export const poll = (core) => query(core, POLL);
 
 /** Reports input `event`; `a` and `b` are numbers or the text the event carries (see
  *  src/exports.rs), which is written to the core's input and passed as its length. */
 export function handle(core, event, subject, a, b, at) {
-  exports.core_handle(core, event, subject, typeof a === "string" ? write(core, a) : a,
+  wasm.core_handle(core, event, subject, typeof a === "string" ? write(core, a) : a,
     typeof b === "string" ? write(core, b) : b, at);
 }
 
@@ -62,7 +103,7 @@ const MOST = 1 << 22;
 function write(core, text) {
   if (text.length > MOST) return UNREAD;
   const room = text.length * 3;
-  const at = exports.core_input(core, room);
+  const at = wasm.core_input(core, room);
   return apply(encodeInto, encoder, [text, view(at, room)]).written;
 }
 
@@ -83,5 +124,5 @@ export function bearerHeader(core) {
 export function configure(core, config) {
   let lines = config.tokenField + "\n" + (config.loginTokenField ?? "") + "\n" + config.expiresInField;
   for (let i = 0; i < config.apiOrigins.length; i++) lines += "\n" + config.apiOrigins[i];
-  return exports.core_configure(core, write(core, lines), config.refreshLeewayMs, config.timeoutMs) !== 0;
+  return wasm.core_configure(core, write(core, lines), config.refreshLeewayMs, config.timeoutMs) !== 0;
 }

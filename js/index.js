@@ -1,7 +1,7 @@
 // The package entry: AuthClient and AuthError, and init(). The core is compiled and started
 // while this module evaluates, so clients can be made and used at once.
-import { Promise } from "./captured.js";
-import { failure, start } from "./core.js";
+import { Promise, settled } from "./captured.js";
+import { failure, pending, start } from "./core.js";
 
 export { AuthClient } from "./client.js";
 export { AuthError } from "./auth-error.js";
@@ -10,15 +10,19 @@ export { AuthError } from "./auth-error.js";
 // code (gzip then finds the driver's repeats within one stretch of text), and it is a
 // top-level string, which the engine reads once (in a function it would be read again when the
 // function first runs). See scripts/bundle-driver.mjs.
-import core, { shift, sign, unpacker } from "authfetch:core-wasm";
+import core, { check, shift, sign, size, unpacker } from "authfetch:core-wasm";
 
-start(core, unpacker, sign, shift);
+start(core, unpacker, sign, shift, size, check);
 
 /**
- * Kept from the versions that loaded the core from a separate .wasm file, so code that awaits
- * it still runs: the core is in this module now, and `source` is ignored. Resolves with
- * nothing, or rejects with why the core could not be started in this page.
+ * Resolves with nothing once the core runs (at once, but where it is compiled asynchronously),
+ * or rejects with why it could not be started in this page. Clients wait for the core
+ * themselves; `source` (from the versions that loaded a separate .wasm file) is ignored.
  */
 export default function init() {
-  return new Promise((resolve, reject) => (failure === undefined ? resolve() : reject(failure)));
+  return new Promise((resolve, reject) => {
+    const settle = () => (failure === undefined ? resolve() : reject(failure));
+    if (pending) settled(pending, settle, settle);
+    else settle();
+  });
 }

@@ -18,6 +18,7 @@
 // about 0.3 ms.
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import binaryen from "binaryen";
 import { build, transformSync } from "esbuild";
@@ -28,11 +29,12 @@ if (!wasmPath || !outfile) {
   process.exit(2);
 }
 const wasm = readFileSync(wasmPath);
-const root = new URL("../", import.meta.url).pathname;
+const root = fileURLToPath(new URL("../", import.meta.url));
 
 // How esbuild prints each character in a string (checked against its output when this was
 // written); anything else it prints as itself. (It writes U+0000 as "\0" where no digit
-// follows; "\x00" is always safe.)
+// follows, and a long string with line breaks as a template literal; only the scoring below
+// depends on how close this is. "\x00" is always safe.)
 const ESCAPES = { 0x00: "\\x00", 0x07: "\\x07", 0x08: "\\b", 0x0a: "\\n", 0x0b: "\\v", 0x0c: "\\f", 0x0d: "\\r", 0x1b: "\\x1B", 0x22: '\\"', 0x5c: "\\\\" };
 const printed = Array.from({ length: 256 }, (_, code) => ESCAPES[code] ?? (code < 0x7f ? String.fromCharCode(code) : "\\x" + code.toString(16).toUpperCase()));
 
@@ -44,14 +46,17 @@ function literal(bytes, sign, shift) {
 }
 
 // UTF-8 of a string of characters U+0000-U+00FF at [0, n), each character back to its byte
-// (c - shift) * sign, written from 0 on (never ahead of what is read); returns the byte count.
-// Its memory holds the UTF-8: at most two bytes per character. Every byte of the unpacker is
-// below 0x80 (no constant over 63; the mapping comes as parameters), so its own text turns into
-// its bytes through TextEncoder as it is.
+// (c - shift) * sign, written from 0 on (never ahead of what is read). It returns a hash of the
+// bytes (h * 31 + byte, as i32), which js/core.js compares with the wasm's: a text that a
+// minifier re-printed wrongly, or a bundle decoded with the wrong charset, would otherwise give
+// a core that may still compile and then act on altered constants. Its memory holds the UTF-8:
+// at most two bytes per character. Every byte of the unpacker is below 0x80 (no constant over
+// 63; the mapping comes as parameters), so its own text turns into its bytes through
+// TextEncoder as it is.
 const UNPACKER = `(module
   (memory (export "m") ${Math.ceil((2 * wasm.length) / 65536)})
   (func (export "d") (param $n i32) (param $sign i32) (param $shift i32) (result i32)
-    (local $i i32) (local $o i32) (local $c i32)
+    (local $i i32) (local $o i32) (local $c i32) (local $h i32)
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
@@ -63,10 +68,11 @@ const UNPACKER = `(module
               (i32.shl (i32.and (local.get $c) (i32.const 31)) (i32.const 6))
               (i32.and (i32.load8_u (local.get $i)) (i32.const 63))))))
         (i32.store8 (local.get $o) (i32.mul (i32.sub (local.get $c) (local.get $shift)) (local.get $sign)))
+        (local.set $h (i32.add (i32.mul (local.get $h) (i32.const 31)) (i32.load8_u (local.get $o))))
         (local.set $o (i32.add (local.get $o) (i32.const 1)))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $next)))
-    (local.get $o)))`;
+    (local.get $h)))`;
 const assembled = binaryen.parseText(UNPACKER);
 binaryen.setOptimizeLevel(2);
 binaryen.setShrinkLevel(2);
@@ -75,9 +81,12 @@ if (!assembled.validate()) throw new Error("the unpacker does not validate");
 const unpacker = Buffer.from(assembled.emitBinary());
 if (unpacker.some((byte) => byte >= 0x80)) throw new Error("the unpacker has a byte over 0x7f: js/core.js reads it as UTF-8");
 
+/** The hash the unpacker returns for `bytes`. */
+const hash = (bytes) => bytes.reduce((h, byte) => (Math.imul(h, 31) + byte) | 0, 0);
+
 /** The package's module, the core's text mapped with `sign` and `shift`. */
 async function bundle(text, { sign, shift }) {
-  const core = `export const unpacker = ${literal(unpacker, 1, 0)}, sign = ${sign}, shift = ${shift};\nexport default ${text};\n`;
+  const core = `export const unpacker = ${literal(unpacker, 1, 0)}, sign = ${sign}, shift = ${shift}, size = ${wasm.length}, check = ${hash(wasm)};\nexport default ${text};\n`;
   const result = await build({
     entryPoints: [`${root}js/index.js`],
     write: false,
@@ -116,7 +125,7 @@ const { sign, shift } = best;
 const { m: memory, d: unpack } = new WebAssembly.Instance(new WebAssembly.Module(unpacker)).exports;
 const text = Array.from(wasm, (byte) => String.fromCharCode((byte * sign + shift) & 255)).join("");
 const { written } = new TextEncoder().encodeInto(text, new Uint8Array(memory.buffer));
-if (!Buffer.from(memory.buffer, 0, unpack(written, sign, shift)).equals(wasm)) {
+if (unpack(written, sign, shift) !== hash(wasm) || !Buffer.from(memory.buffer, 0, wasm.length).equals(wasm)) {
   throw new Error("the unpacker does not give the wasm back");
 }
 

@@ -659,6 +659,28 @@ test("freeing the client rejects waiting calls with aborted", async () => {
   await finish(page);
 });
 
+test("a client freed while a call of it reads the app's values or tells its listeners: the call settles", async () => {
+  const page = await openPage();
+  const results = await page.evaluate(async () => {
+    const settle = (promise) => Promise.race([t.failure(promise), t.sleep(2000).then(() => "still waiting")]);
+    // logout(): a listener that hears "signed-out" frees the client before the call goes out.
+    const first = t.client();
+    await t.login(first);
+    first.onChange((state) => state === "signed-out" && first.free());
+    const logout = await settle(first.logout());
+    // fetch(): a getter of the app's init frees the client while the request is being made.
+    const second = t.client();
+    await t.login(second);
+    const fetched = await settle(second.fetch(`${t.api}/api/me`, { get headers() { second.free(); return {}; } }));
+    // login(): a getter of the credentials frees it while they are written.
+    const third = t.client();
+    const login = await settle(third.login({ username: "demo", get password() { third.free(); return "demo"; } }));
+    return [logout, fetched, login];
+  });
+  assert.deepEqual(results.map(authErrorCode), ["aborted", "aborted", "aborted"]);
+  await finish(page);
+});
+
 test("a throwing listener does not stop the others", async () => {
   const page = await openPage();
   const states = await page.evaluate(async () => {

@@ -4,7 +4,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { engine, launchBrowser, startServer } from "./support.mjs";
 
@@ -166,6 +166,80 @@ test("the package is one module: the core comes with it, nothing else is fetched
       imports: [],
       fetched: ["/pkg/index.js", "/auth/login", "/api/me"],
     });
+    assert.deepEqual(errors, []);
+    await page.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+test("where the engine compiles no large module synchronously (Chromium before 114), clients wait for the core", async () => {
+  const server = await startServer([
+    "--test-mode",
+    "--www-dir", join(root, "tests/e2e/fixtures/page"),
+    "--pkg-dir", join(root, "pkg"),
+  ]);
+  try {
+    const { page, errors } = await open(`${server.url}/`);
+    const result = await page.evaluate(async () => {
+      // The app's page in such an engine: its own script, before the SDK, puts back the limit
+      // Chromium had until version 114.
+      const Module = WebAssembly.Module;
+      WebAssembly.Module = function (bytes) {
+        if (bytes.byteLength > 4096) {
+          throw new RangeError("WebAssembly.Compile is disallowed on the main thread, if the buffer size is larger than 4KB. Use WebAssembly.compile, or compile on a worker thread.");
+        }
+        return new Module(bytes);
+      };
+      const { default: init, AuthClient } = await import("/pkg/index.js");
+      WebAssembly.Module = Module;
+      const auth = new AuthClient(); // made at once, before the core is compiled
+      const early = { state: auth.state, authenticated: auth.isAuthenticated };
+      await auth.login({ username: "demo", password: "demo" }); // called before it is compiled
+      return { early, status: (await auth.fetch("/api/me")).status, state: auth.state, init: String(await init()) };
+    });
+    assert.deepEqual(result, { early: { state: "unknown", authenticated: false }, status: 200, state: "signed-in", init: "undefined" });
+    assert.deepEqual(errors, []);
+    await page.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+test("a core text altered on its way (a minifier, a wrong charset) is refused, not run", async () => {
+  const altered = join(root, "target/pkg-altered");
+  rmSync(altered, { recursive: true, force: true });
+  mkdirSync(altered, { recursive: true });
+  const source = readFileSync(join(root, "pkg/index.js"), "utf8");
+  // One character in the middle of the core's text (esbuild's section for it), changed.
+  const section = source.indexOf("// core-wasm:core-wasm");
+  assert.ok(section > 0, "the bundle has the core's text where bundle-driver.mjs puts it");
+  const at = source.indexOf("\n", section) + 4000;
+  const changed = source[at] === "a" ? "b" : "a";
+  assert.ok(/[A-Za-z0-9]/.test(source[at]), `a plain character to change: ${JSON.stringify(source[at])}`);
+  writeFileSync(join(altered, "index.js"), source.slice(0, at) + changed + source.slice(at + 1));
+  const server = await startServer(["--www-dir", join(root, "tests/e2e/fixtures/page"), "--pkg-dir", altered]);
+  try {
+    const { page, errors } = await open(`${server.url}/`);
+    const result = await page.evaluate(async () => {
+      const { default: init, AuthClient } = await import("/pkg/index.js");
+      let loaded;
+      try {
+        await init();
+        loaded = "resolved";
+      } catch (error) {
+        loaded = error.message;
+      }
+      try {
+        new AuthClient();
+        return { loaded, made: true };
+      } catch (error) {
+        return { loaded, code: error.code, message: error.message };
+      }
+    });
+    assert.match(result.loaded, /altered/);
+    assert.equal(result.code, "invalid_config");
+    assert.match(result.message, /could not be started in this page: the core's text was altered/);
     assert.deepEqual(errors, []);
     await page.close();
   } finally {
