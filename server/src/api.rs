@@ -20,6 +20,19 @@ impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let verified = Self::verified(parts, state);
+        if verified.is_err()
+            && let Some(testing) = state.testing.as_deref()
+        {
+            testing.before_refusal().await;
+        }
+        verified
+    }
+}
+
+impl Authenticated {
+    /// The request's bearer token, verified.
+    fn verified(parts: &Parts, state: &AppState) -> Result<Self, ApiError> {
         let value = parts
             .headers
             .get(header::AUTHORIZATION)

@@ -2,6 +2,7 @@
 //! assert on, and controls that put the server in the states the SDK's tests need.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -26,6 +27,10 @@ pub(crate) struct Controls {
     journal: Mutex<Vec<Entry>>,
     default_access_ttl: u64,
     default_csrf: bool,
+    /// How long an API call with a refused token waits before its 401 (`refused_delay_ms`), so
+    /// a test can have a burst's first 401 come back while the rest of it still waits in the
+    /// browser, whatever the engine's connection limit and the machine's load.
+    refused_delay_ms: AtomicU64,
 }
 
 /// One request as the server received it.
@@ -79,6 +84,7 @@ fn one() -> u32 {
 struct ConfigRequest {
     access_ttl: Option<u64>,
     csrf: Option<bool>,
+    refused_delay_ms: Option<u64>,
 }
 
 impl Controls {
@@ -88,6 +94,15 @@ impl Controls {
             journal: Mutex::default(),
             default_access_ttl: config.access_ttl,
             default_csrf: config.csrf,
+            refused_delay_ms: AtomicU64::new(0),
+        }
+    }
+
+    /// Waits as `/auth/test/config` asked before an API call's 401.
+    pub(crate) async fn before_refusal(&self) {
+        let ms = self.refused_delay_ms.load(Ordering::Relaxed);
+        if ms > 0 {
+            tokio::time::sleep(Duration::from_millis(ms.min(10_000))).await;
         }
     }
 
@@ -225,16 +240,15 @@ async fn stats(State(state): State<AppState>) -> Json<Snapshot> {
 }
 
 /// Zero the counters, empty the journal, drop queued faults, restore the configured lifetime
-/// and CSRF setting.
+/// and CSRF setting, and answer refusals at once again.
 async fn reset(State(state): State<AppState>) -> Result<Json<Snapshot>, ApiError> {
     let controls = controls(&state)?;
     state.stats.reset();
     lock(&controls.journal).clear();
     lock(&controls.faults).clear();
     state.access.set_ttl_seconds(controls.default_access_ttl);
-    state
-        .csrf
-        .store(controls.default_csrf, std::sync::atomic::Ordering::Relaxed);
+    state.csrf.store(controls.default_csrf, Ordering::Relaxed);
+    controls.refused_delay_ms.store(0, Ordering::Relaxed);
     Ok(Json(state.stats.snapshot()))
 }
 
@@ -266,7 +280,12 @@ async fn configure(
         state.access.set_ttl_seconds(seconds);
     }
     if let Some(csrf) = request.csrf {
-        state.csrf.store(csrf, std::sync::atomic::Ordering::Relaxed);
+        state.csrf.store(csrf, Ordering::Relaxed);
+    }
+    if let Some(ms) = request.refused_delay_ms {
+        controls(&state)?
+            .refused_delay_ms
+            .store(ms, Ordering::Relaxed);
     }
     Ok(StatusCode::NO_CONTENT)
 }
