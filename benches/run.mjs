@@ -85,7 +85,7 @@ rmSync(served, { recursive: true, force: true });
 cpSync(pkg, served, { recursive: true });
 await build({ entryPoints: [join(root, "benches/page/libs.js")], outfile: join(www, "libs.bundle.js"), bundle: true, minify: true, format: "esm", logLevel: "silent" });
 // For start-up, authfetch as an app ships it: an app entry bundled with the package into one
-// minified module, its wasm beside it. The entry first imports a marker that records when the
+// minified module (the wasm inside it; a baseline build's beside it). The entry first imports a marker that records when the
 // bundle's own code starts evaluating, so what the browser spends getting a module (the same
 // for any module; the empty-module import shows it) is left out of the breakdown.
 const startupPackages = [{ key: "pkg", dir: served }];

@@ -13,9 +13,16 @@ if (!input || !output) {
   console.error("usage: node scripts/cut-runtime.mjs <in.wasm> <out.wasm>");
   process.exit(2);
 }
-const kept = WebAssembly.Module.exports(new WebAssembly.Module(readFileSync(input)))
-  .map(({ name }) => name)
-  .filter((name) => name === "memory" || name.startsWith("core_"));
+const exports = WebAssembly.Module.exports(new WebAssembly.Module(readFileSync(input))).map(({ name }) => name);
+const kept = exports.filter((name) => name === "memory" || name.startsWith("core_"));
+// What wasm-bindgen 0.2.130 adds; anything else (a start function of ours, say) must not be
+// dropped unnoticed.
+const RUNTIME = ["__wbindgen_start", "__wbindgen_externrefs", "__abort_handler", "__instance_terminated"];
+const unknown = exports.filter((name) => !kept.includes(name) && !RUNTIME.includes(name));
+if (unknown.length > 0) {
+  console.error(`cut-runtime: exports that are neither the core's nor wasm-bindgen's runtime: ${unknown.join(", ")}`);
+  process.exit(1);
+}
 const dir = mkdtempSync(join(tmpdir(), "authfetch-cut-"));
 try {
   const graph = join(dir, "graph.json");
