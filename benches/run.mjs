@@ -31,7 +31,7 @@ if (!process.env.AUTHFETCH_BENCH_ENGINE) {
       env: { ...process.env, AUTHFETCH_ENGINE: engine, AUTHFETCH_BENCH_ENGINE: engine },
     });
     if (child.status !== 0) process.exit(child.status ?? 1);
-    const file = engine === "chromium" ? "run" : `run-${engine}`;
+    const file = (engine === "chromium" ? "run" : `run-${engine}`) + (startupOnly ? "-startup" : "");
     const out = process.env.AUTHFETCH_PKG ? `${file}-other-package.json` : `${file}.json`;
     rows.push({ engine, ...JSON.parse(readFileSync(join(root, "target/bench-results", out), "utf8")) });
   }
@@ -433,7 +433,8 @@ try {
 
   mkdirSync(join(root, "target/bench-results"), { recursive: true });
   // The chart draws run.json: the package as built here, not another build.
-  const file = engine === "chromium" ? "run" : `run-${engine}`;
+  // A start-up-only run leaves the full run's figures (which benches/chart.mjs draws) alone.
+  const file = (engine === "chromium" ? "run" : `run-${engine}`) + (startupOnly ? "-startup" : "");
   const out = process.env.AUTHFETCH_PKG ? `${file}-other-package.json` : `${file}.json`;
   writeFileSync(join(root, "target/bench-results", out), JSON.stringify({ ...results, pkg, baselinePkg: baseline ?? null }, null, 2));
   console.log(`\nwritten: target/bench-results/${out}`);
