@@ -7,6 +7,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 const [input, output] = process.argv.slice(2);
 if (!input || !output) {
@@ -28,7 +29,7 @@ try {
   const graph = join(dir, "graph.json");
   writeFileSync(graph, JSON.stringify(kept.map((name) => ({ name, export: name, root: true }))));
   const features = ["bulk-memory", "sign-ext", "reference-types", "nontrapping-float-to-int", "mutable-globals", "multivalue"];
-  execFileSync(new URL("../node_modules/.bin/wasm-metadce", import.meta.url).pathname,
+  execFileSync(fileURLToPath(new URL("../node_modules/.bin/wasm-metadce", import.meta.url)),
     [...features.map((feature) => `--enable-${feature}`), "--graph-file", graph, input, "-o", output], { stdio: ["ignore", "ignore", "inherit"] });
 } finally {
   rmSync(dir, { recursive: true, force: true });

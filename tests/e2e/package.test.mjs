@@ -29,57 +29,63 @@ async function open(url) {
   return { page, errors };
 }
 
-test("the package: defaults to the page's origin, AuthError is a real class", async () => {
-  const server = await startServer([
-    "--test-mode",
-    "--www-dir", join(root, "tests/e2e/fixtures/page"),
-    "--pkg-dir", join(root, "pkg"),
-  ]);
+/** The test server with the package and a blank page. */
+const FIXTURE = ["--test-mode", "--www-dir", join(root, "tests/e2e/fixtures/page"), "--pkg-dir", join(root, "pkg")];
+
+/** What `script` returns in a page of a server started with `args` (which it stops after),
+ *  failing the test on any page error. */
+async function inPage(args, script) {
+  const server = await startServer(args);
   try {
     const { page, errors } = await open(`${server.url}/`);
-    const result = await page.evaluate(async () => {
-      const { default: init, AuthClient, AuthError } = await import("/pkg/index.js");
-      await init();
-      const auth = new AuthClient(); // every default: apiOrigins = [location.origin], /auth/*
-      await auth.login({ username: "demo", password: "demo" });
-      const me = await auth.fetch("/api/me");
-      let config;
-      try {
-        new AuthClient({ apiOrigin: [] });
-      } catch (error) {
-        config = { isAuthError: error instanceof AuthError, isError: error instanceof Error, name: error.name, code: error.code, message: error.message };
-      }
-      let login;
-      try {
-        await auth.login({ username: "demo", password: "wrong" });
-      } catch (error) {
-        login = { isAuthError: error instanceof AuthError, code: error.code };
-      }
-      const own = new AuthError("timeout", "slow", { cause: 1 });
-      return {
-        status: me.status,
-        user: (await me.json()).username,
-        config,
-        login,
-        own: { isAuthError: own instanceof AuthError, isError: own instanceof Error, name: own.name, code: own.code, cause: own.cause },
-        plainErrorIsNotAuthError: new Error("x") instanceof AuthError,
-        tokenGetter: "token" in auth || "accessToken" in auth,
-      };
-    });
-    assert.deepEqual(result, {
-      status: 200,
-      user: "demo",
-      config: { isAuthError: true, isError: true, name: "AuthError", code: "invalid_config", message: 'unknown option "apiOrigin" (check its spelling)' },
-      login: { isAuthError: true, code: "login_failed" },
-      own: { isAuthError: true, isError: true, name: "AuthError", code: "timeout", cause: 1 },
-      plainErrorIsNotAuthError: false,
-      tokenGetter: false,
-    });
+    const result = await page.evaluate(script);
     assert.deepEqual(errors, []);
     await page.close();
+    return result;
   } finally {
     await server.stop();
   }
+}
+
+test("the package: defaults to the page's origin, AuthError is a real class", async () => {
+  const result = await inPage(FIXTURE, async () => {
+    const { default: init, AuthClient, AuthError } = await import("/pkg/index.js");
+    await init();
+    const auth = new AuthClient(); // every default: apiOrigins = [location.origin], /auth/*
+    await auth.login({ username: "demo", password: "demo" });
+    const me = await auth.fetch("/api/me");
+    let config;
+    try {
+      new AuthClient({ apiOrigin: [] });
+    } catch (error) {
+      config = { isAuthError: error instanceof AuthError, isError: error instanceof Error, name: error.name, code: error.code, message: error.message };
+    }
+    let login;
+    try {
+      await auth.login({ username: "demo", password: "wrong" });
+    } catch (error) {
+      login = { isAuthError: error instanceof AuthError, code: error.code };
+    }
+    const own = new AuthError("timeout", "slow", { cause: 1 });
+    return {
+      status: me.status,
+      user: (await me.json()).username,
+      config,
+      login,
+      own: { isAuthError: own instanceof AuthError, isError: own instanceof Error, name: own.name, code: own.code, cause: own.cause },
+      plainErrorIsNotAuthError: new Error("x") instanceof AuthError,
+      tokenGetter: "token" in auth || "accessToken" in auth,
+    };
+  });
+  assert.deepEqual(result, {
+    status: 200,
+    user: "demo",
+    config: { isAuthError: true, isError: true, name: "AuthError", code: "invalid_config", message: 'unknown option "apiOrigin" (check its spelling)' },
+    login: { isAuthError: true, code: "login_failed" },
+    own: { isAuthError: true, isError: true, name: "AuthError", code: "timeout", cause: 1 },
+    plainErrorIsNotAuthError: false,
+    tokenGetter: false,
+  });
 });
 
 test("the TypeScript declarations type-check a usage file (tsc --noEmit)", () => {
@@ -132,78 +138,54 @@ test("outside a browser (Node, server-side rendering) the import does not throw;
 });
 
 test("the package is one module: the core comes with it, nothing else is fetched, init() is optional", async () => {
-  const server = await startServer([
-    "--test-mode",
-    "--www-dir", join(root, "tests/e2e/fixtures/page"),
-    "--pkg-dir", join(root, "pkg"),
-  ]);
-  try {
-    const { page, errors } = await open(`${server.url}/`);
-    const result = await page.evaluate(async () => {
-      // The app's own script, before the SDK: it sees the module the SDK compiles.
-      const Module = WebAssembly.Module;
-      let compiled;
-      WebAssembly.Module = function (bytes) {
-        compiled = new Module(bytes);
-        return compiled;
-      };
-      const { AuthClient } = await import("/pkg/index.js");
-      WebAssembly.Module = Module;
-      const auth = new AuthClient(); // no init()
-      await auth.login({ username: "demo", password: "demo" });
-      const me = await auth.fetch("/api/me");
-      await me.text(); // its resource entry is written when the body has arrived
-      return {
-        status: me.status,
-        imports: WebAssembly.Module.imports(compiled).map((i) => `${i.module} ${i.kind} ${i.name}`),
-        fetched: performance.getEntriesByType("resource").map((entry) => new URL(entry.name).pathname)
-          .filter((path) => path !== "/favicon.ico"), // the browser's own
-      };
-    });
-    assert.deepEqual(result, {
-      status: 200,
-      // It imports nothing, so it cannot reach the page: no storage, no cookies, no network.
-      imports: [],
-      fetched: ["/pkg/index.js", "/auth/login", "/api/me"],
-    });
-    assert.deepEqual(errors, []);
-    await page.close();
-  } finally {
-    await server.stop();
-  }
+  const result = await inPage(FIXTURE, async () => {
+    // The app's own script, before the SDK: it sees the module the SDK compiles.
+    const Module = WebAssembly.Module;
+    let compiled;
+    WebAssembly.Module = function (bytes) {
+      compiled = new Module(bytes);
+      return compiled;
+    };
+    const { AuthClient } = await import("/pkg/index.js");
+    WebAssembly.Module = Module;
+    const auth = new AuthClient(); // no init()
+    await auth.login({ username: "demo", password: "demo" });
+    const me = await auth.fetch("/api/me");
+    await me.text(); // its resource entry is written when the body has arrived
+    return {
+      status: me.status,
+      imports: WebAssembly.Module.imports(compiled).map((i) => `${i.module} ${i.kind} ${i.name}`),
+      fetched: performance.getEntriesByType("resource").map((entry) => new URL(entry.name).pathname)
+        .filter((path) => path !== "/favicon.ico"), // the browser's own
+    };
+  });
+  assert.deepEqual(result, {
+    status: 200,
+    // It imports nothing, so it cannot reach the page: no storage, no cookies, no network.
+    imports: [],
+    fetched: ["/pkg/index.js", "/auth/login", "/api/me"],
+  });
 });
 
 test("where the engine compiles no large module synchronously (Chromium before 114), clients wait for the core", async () => {
-  const server = await startServer([
-    "--test-mode",
-    "--www-dir", join(root, "tests/e2e/fixtures/page"),
-    "--pkg-dir", join(root, "pkg"),
-  ]);
-  try {
-    const { page, errors } = await open(`${server.url}/`);
-    const result = await page.evaluate(async () => {
-      // The app's page in such an engine: its own script, before the SDK, puts back the limit
-      // Chromium had until version 114.
-      const Module = WebAssembly.Module;
-      WebAssembly.Module = function (bytes) {
-        if (bytes.byteLength > 4096) {
-          throw new RangeError("WebAssembly.Compile is disallowed on the main thread, if the buffer size is larger than 4KB. Use WebAssembly.compile, or compile on a worker thread.");
-        }
-        return new Module(bytes);
-      };
-      const { default: init, AuthClient } = await import("/pkg/index.js");
-      WebAssembly.Module = Module;
-      const auth = new AuthClient(); // made at once, before the core is compiled
-      const early = { state: auth.state, authenticated: auth.isAuthenticated };
-      await auth.login({ username: "demo", password: "demo" }); // called before it is compiled
-      return { early, status: (await auth.fetch("/api/me")).status, state: auth.state, init: String(await init()) };
-    });
-    assert.deepEqual(result, { early: { state: "unknown", authenticated: false }, status: 200, state: "signed-in", init: "undefined" });
-    assert.deepEqual(errors, []);
-    await page.close();
-  } finally {
-    await server.stop();
-  }
+  const result = await inPage(FIXTURE, async () => {
+    // The app's page in such an engine: its own script, before the SDK, puts back the limit
+    // Chromium had until version 114.
+    const Module = WebAssembly.Module;
+    WebAssembly.Module = function (bytes) {
+      if (bytes.byteLength > 4096) {
+        throw new RangeError("WebAssembly.Compile is disallowed on the main thread, if the buffer size is larger than 4KB. Use WebAssembly.compile, or compile on a worker thread.");
+      }
+      return new Module(bytes);
+    };
+    const { default: init, AuthClient } = await import("/pkg/index.js");
+    WebAssembly.Module = Module;
+    const auth = new AuthClient(); // made at once, before the core is compiled
+    const early = { state: auth.state, authenticated: auth.isAuthenticated };
+    await auth.login({ username: "demo", password: "demo" }); // called before it is compiled
+    return { early, status: (await auth.fetch("/api/me")).status, state: auth.state, init: String(await init()) };
+  });
+  assert.deepEqual(result, { early: { state: "unknown", authenticated: false }, status: 200, state: "signed-in", init: "undefined" });
 });
 
 test("a core text altered on its way (a minifier, a wrong charset) is refused, not run", async () => {
@@ -218,33 +200,25 @@ test("a core text altered on its way (a minifier, a wrong charset) is refused, n
   const changed = source[at] === "a" ? "b" : "a";
   assert.ok(/[A-Za-z0-9]/.test(source[at]), `a plain character to change: ${JSON.stringify(source[at])}`);
   writeFileSync(join(altered, "index.js"), source.slice(0, at) + changed + source.slice(at + 1));
-  const server = await startServer(["--www-dir", join(root, "tests/e2e/fixtures/page"), "--pkg-dir", altered]);
-  try {
-    const { page, errors } = await open(`${server.url}/`);
-    const result = await page.evaluate(async () => {
-      const { default: init, AuthClient } = await import("/pkg/index.js");
-      let loaded;
-      try {
-        await init();
-        loaded = "resolved";
-      } catch (error) {
-        loaded = error.message;
-      }
-      try {
-        new AuthClient();
-        return { loaded, made: true };
-      } catch (error) {
-        return { loaded, code: error.code, message: error.message };
-      }
-    });
-    assert.match(result.loaded, /altered/);
-    assert.equal(result.code, "invalid_config");
-    assert.match(result.message, /could not be started in this page: the core's text was altered/);
-    assert.deepEqual(errors, []);
-    await page.close();
-  } finally {
-    await server.stop();
-  }
+  const result = await inPage(["--www-dir", join(root, "tests/e2e/fixtures/page"), "--pkg-dir", altered], async () => {
+    const { default: init, AuthClient } = await import("/pkg/index.js");
+    let loaded;
+    try {
+      await init();
+      loaded = "resolved";
+    } catch (error) {
+      loaded = error.message;
+    }
+    try {
+      new AuthClient();
+      return { loaded, made: true };
+    } catch (error) {
+      return { loaded, code: error.code, message: error.message };
+    }
+  });
+  assert.match(result.loaded, /altered/);
+  assert.equal(result.code, "invalid_config");
+  assert.match(result.message, /could not be started in this page: the core's text was altered/);
 });
 
 test("where a Content-Security-Policy forbids WebAssembly, the import does not throw; init() and the constructor say why", async () => {
@@ -256,35 +230,27 @@ test("where a Content-Security-Policy forbids WebAssembly, the import does not t
 <meta http-equiv="Content-Security-Policy" content="script-src 'self'">
 <title>no wasm-unsafe-eval</title>
 `);
-  const server = await startServer(["--www-dir", www, "--pkg-dir", join(root, "pkg")]);
-  try {
-    const { page, errors } = await open(`${server.url}/`);
-    const result = await page.evaluate(async () => {
-      const { default: init, AuthClient, AuthError } = await import("/pkg/index.js");
-      let loaded;
-      try {
-        await init();
-        loaded = "resolved";
-      } catch (error) {
-        loaded = error.name;
-      }
-      let made;
-      try {
-        new AuthClient();
-        made = "made";
-      } catch (error) {
-        made = { isAuthError: error instanceof AuthError, code: error.code, message: error.message, cause: error.cause?.name };
-      }
-      return { loaded, made };
-    });
-    assert.equal(result.loaded, "CompileError");
-    assert.equal(result.made.isAuthError, true);
-    assert.equal(result.made.code, "invalid_config");
-    assert.match(result.made.message, /wasm-unsafe-eval/);
-    assert.equal(result.made.cause, "CompileError");
-    assert.deepEqual(errors, []);
-    await page.close();
-  } finally {
-    await server.stop();
-  }
+  const result = await inPage(["--www-dir", www, "--pkg-dir", join(root, "pkg")], async () => {
+    const { default: init, AuthClient, AuthError } = await import("/pkg/index.js");
+    let loaded;
+    try {
+      await init();
+      loaded = "resolved";
+    } catch (error) {
+      loaded = error.name;
+    }
+    let made;
+    try {
+      new AuthClient();
+      made = "made";
+    } catch (error) {
+      made = { isAuthError: error instanceof AuthError, code: error.code, message: error.message, cause: error.cause?.name };
+    }
+    return { loaded, made };
+  });
+  assert.equal(result.loaded, "CompileError");
+  assert.equal(result.made.isAuthError, true);
+  assert.equal(result.made.code, "invalid_config");
+  assert.match(result.made.message, /wasm-unsafe-eval/);
+  assert.equal(result.made.cause, "CompileError");
 });
