@@ -96,9 +96,10 @@ export class AuthClient {
     if (core.pending) settled(core.pending, () => this.#start(), () => {});
     else this.#start();
     const client = this;
-    // Where the core still compiles (see js/core.js, `start`), calls wait for it.
+    // Where the core still compiles (see js/core.js, `start`), calls wait for it (each call
+    // itself answers for a client freed meanwhile).
     const started = (work) => (core.pending ? new Promise((resolve, reject) => {
-      settled(core.pending, () => settled(client.#freed ? abortedByFree() : client.#core ? work() : rejected(notStarted()), resolve, reject), reject);
+      settled(core.pending, () => settled(core.failure === undefined ? work() : rejected(notStarted()), resolve, reject), reject);
     }) : work());
     // Own properties, so every method works unbound (`const { fetch } = auth`).
     this.fetch = (input, init) => {

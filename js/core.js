@@ -25,10 +25,17 @@ function use(instance) {
   memory = wasm.memory;
 }
 
+/** Keeps `error` as why the core could not be started. It may come after load (the
+ *  asynchronous compilation), so it reads only the error's own message, and never throws. */
 function fail(error) {
   wasm = undefined;
   failure = error;
-  const message = isA(error, Error) ? error.message : "" + error;
+  let message = "";
+  try {
+    message = "" + error.message;
+  } catch {
+    // Not an Error: the words stay empty.
+  }
   failureText = apply(stringIndexOf, message, ["unsafe-eval"]) >= 0 || apply(stringIndexOf, message, ["CSP"]) >= 0
     ? " (a Content-Security-Policy needs 'wasm-unsafe-eval' in script-src)" : ": " + message;
 }
@@ -60,7 +67,11 @@ export function start(text, unpacker, sign, shift, size, check) {
           resolve();
         };
         settled(WebAssembly.instantiate(bytes), (result) => {
-          use(result.instance);
+          try {
+            use(result.instance);
+          } catch (error) {
+            fail(error);
+          }
           done();
         }, (error) => {
           fail(error);

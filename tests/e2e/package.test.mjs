@@ -188,6 +188,43 @@ test("where the engine compiles no large module synchronously (Chromium before 1
   assert.deepEqual(result, { early: { state: "unknown", authenticated: false }, status: 200, state: "signed-in", init: "undefined" });
 });
 
+test("where the asynchronous compilation fails, a later script's hooks on Error cannot keep waiting calls from settling", async () => {
+  const result = await inPage(FIXTURE, async () => {
+    // The app's own script, before the SDK: Chromium's 4 KB limit, and a compilation that fails.
+    const Module = WebAssembly.Module;
+    const instantiate = WebAssembly.instantiate;
+    WebAssembly.Module = function (bytes) {
+      if (bytes.byteLength > 4096) throw new RangeError("WebAssembly.Compile is disallowed on the main thread");
+      return new Module(bytes);
+    };
+    WebAssembly.instantiate = () => new Promise((_, reject) => setTimeout(() => reject(new WebAssembly.CompileError("refused")), 100));
+    const { default: init, AuthClient } = await import("/pkg/index.js");
+    WebAssembly.Module = Module;
+    WebAssembly.instantiate = instantiate;
+    const auth = new AuthClient();
+    // The attacker, in the same tick: the compilation's failure is yet to be read.
+    const RealError = Error;
+    const throwing = () => {
+      throw new RealError("hooked");
+    };
+    globalThis.Error = undefined;
+    RealError.prototype.toString = throwing;
+    Object.defineProperty(Object.prototype, Symbol.toPrimitive, { value: throwing, configurable: true });
+    const settle = (promise) => Promise.race([
+      promise.then(() => "resolved", (error) => `${error.code ?? error.name}: ${error.message}`),
+      new Promise((resolve) => setTimeout(() => resolve("still waiting"), 2000)),
+    ]);
+    const outcome = { login: await settle(auth.login({ username: "demo", password: "demo" })), init: await settle(init()) };
+    delete Object.prototype[Symbol.toPrimitive];
+    globalThis.Error = RealError;
+    return outcome;
+  });
+  assert.deepEqual(result, {
+    login: "invalid_config: the client's WebAssembly core could not be started in this page: refused",
+    init: "CompileError: refused",
+  });
+});
+
 test("a core text altered on its way (a minifier, a wrong charset) is refused, not run", async () => {
   const altered = join(root, "target/pkg-altered");
   rmSync(altered, { recursive: true, force: true });
