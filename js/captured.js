@@ -95,8 +95,6 @@ export const decode = method(g.TextDecoder, "decode");
 const W = g.WebAssembly;
 export const WebAssembly = W;
 export const memoryBuffer = getter(W?.Memory, "buffer");
-// Only where the core is compiled asynchronously (see js/core.js, `start`).
-export const instanceExports = getter(W?.Instance, "exports");
 
 /** Whether this is a browser (or a worker) the client can run in. */
 export const inBrowser = !!(location && fetch && Request && Headers && W && encoder && decoder);

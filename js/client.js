@@ -17,8 +17,6 @@ import { Tabs } from "./tabs.js";
 
 const FREED = "the client was freed";
 const abortedByFree = () => rejected(new AuthError("aborted", FREED));
-/** The constructor's error when the core could not be started in this page. */
-const notStarted = () => new AuthError("invalid_config", "the client's WebAssembly core could not be started in this page" + core.failureText, { cause: core.failure });
 
 /** `signal`'s reason, or the AbortError fetch rejects with where the engine has no reason. */
 function abortReason(signal) {
@@ -82,7 +80,9 @@ export class AuthClient {
     if (!inBrowser) {
       throw new AuthError("invalid_config", "AuthClient needs a browser (fetch, Request, location and WebAssembly); create it in the page, not during server-side rendering");
     }
-    if (core.failure !== undefined) throw notStarted();
+    if (core.failure !== undefined) {
+      throw new AuthError("invalid_config", "the client's WebAssembly core could not be started in this page" + core.failureText, { cause: core.failure });
+    }
     let config;
     try {
       config = validate(options, location.origin);
@@ -93,39 +93,6 @@ export class AuthClient {
     config.loginUrl = absolute("loginUrl", config.loginUrl);
     config.logoutUrl = absolute("logoutUrl", config.logoutUrl);
     this.#config = config;
-    if (core.pending) settled(core.pending, () => this.#start(), () => {});
-    else this.#start();
-    const client = this;
-    // Where the core still compiles (see js/core.js, `start`), calls wait for it (each call
-    // itself answers for a client freed meanwhile).
-    const started = (work) => (core.pending ? new Promise((resolve, reject) => {
-      settled(core.pending, () => settled(core.failure === undefined ? work() : rejected(notStarted()), resolve, reject), reject);
-    }) : work());
-    // Own properties, so every method works unbound (`const { fetch } = auth`).
-    this.fetch = (input, init) => {
-      if (!core.pending) return client.#fetch(input, init);
-      // A fetch that waits builds its request now, from the arguments as they are at the call.
-      let request;
-      let stream;
-      try {
-        request = ownRequest(input, init);
-        stream = streamed(init);
-      } catch (error) {
-        return rejected(error);
-      }
-      return started(() => client.#fetch(request, undefined, stream));
-    };
-    this.login = (credentials) => started(() => client.#login(credentials));
-    this.logout = () => started(() => client.#logout());
-    this.refresh = () => started(() => client.#call(core.REFRESH));
-    this.restore = () => started(() => client.#call(core.RESTORE, true));
-    this.onChange = (listener) => client.#onChange(listener);
-    this.free = () => client.#free();
-  }
-
-  #start() {
-    if (this.#freed || core.failure !== undefined) return;
-    const config = this.#config;
     const made = core.create();
     if (!core.configure(made, config)) {
       core.free(made);
@@ -141,29 +108,32 @@ export class AuthClient {
       core.handle(made, core.REVISIT, 0, 0, 0, now());
       this.#pump();
     });
-  }
-
-  /** Whether the client runs: not freed, and its core started. */
-  #live() {
-    return !this.#freed && this.#core !== undefined;
+    const client = this;
+    // Own properties, so every method works unbound (`const { fetch } = auth`).
+    this.fetch = (input, init) => client.#fetch(input, init);
+    this.login = (credentials) => client.#login(credentials);
+    this.logout = () => client.#logout();
+    this.refresh = () => client.#call(core.REFRESH);
+    this.restore = () => client.#call(core.RESTORE, true);
+    this.onChange = (listener) => client.#onChange(listener);
+    this.free = () => client.#free();
   }
 
   /** Whether a token is held. */
   get isAuthenticated() {
-    return this.#live() && core.query(this.#core, core.AUTHENTICATED) === 1;
+    return !this.#freed && core.query(this.#core, core.AUTHENTICATED) === 1;
   }
 
   /** When the held token expires (ms since the epoch), if known. */
   get expiresAt() {
-    if (!this.#live()) return undefined;
+    if (this.#freed) return undefined;
     const at = core.query(this.#core, core.EXPIRES_AT);
     return at === at ? at : undefined;
   }
 
   /** The state `onChange` last reported; "unknown" before anything was learnt. */
   get state() {
-    if (this.#freed) return "signed-out";
-    return this.#core === undefined ? "unknown" : core.text(this.#core, core.STATE);
+    return this.#freed ? "signed-out" : core.text(this.#core, core.STATE);
   }
 
   /** `refresh()` or `restore()` (`event`), settled by the core's RESOLVE or FAIL. */
@@ -269,13 +239,13 @@ export class AuthClient {
     };
   }
 
-  #fetch(input, init, stream) {
+  #fetch(input, init) {
     if (this.#freed) return abortedByFree();
     let request;
     let replayable;
     try {
       request = ownRequest(input, init);
-      replayable = !(stream ?? streamed(init));
+      replayable = !streamed(init);
     } catch (error) {
       return rejected(error);
     }

@@ -4,8 +4,7 @@
 // get a number per client and functions that take and return numbers and non-secret strings,
 // plus `bearerHeader()`, which builds the header value from the token's bytes in place.
 import {
-  apply, decode, decoder, encodeInto, encoder, inBrowser, instanceExports, isA, memoryBuffer, Promise, settled,
-  stringIndexOf, Uint8Array, WebAssembly,
+  apply, decode, decoder, encodeInto, encoder, inBrowser, memoryBuffer, stringIndexOf, Uint8Array, WebAssembly,
 } from "./captured.js";
 import { OUTPUT_AT, POLL, TOKEN_AT, TOKEN_LEN, UNREAD } from "./protocol.js";
 
@@ -15,72 +14,35 @@ let wasm;
 let memory;
 /** Why the core could not be started, in words for the constructor's error (and the error). */
 export let failure, failureText;
-/** While the core compiles asynchronously (see `start`), the promise that settles with it. */
-export let pending;
-
-/** Takes the started core's exports (read through the captured getter: by the time an
- *  asynchronous compilation ends, a later script may have replaced the page's). */
-function use(instance) {
-  wasm = apply(instanceExports, instance, []);
-  memory = wasm.memory;
-}
-
-/** Keeps `error` as why the core could not be started. It may come after load (the
- *  asynchronous compilation), so it reads only the error's own message, and never throws. */
-function fail(error) {
-  wasm = undefined;
-  failure = error;
-  let message = "";
-  try {
-    message = "" + error.message;
-  } catch {
-    // Not an Error: the words stay empty.
-  }
-  failureText = apply(stringIndexOf, message, ["unsafe-eval"]) >= 0 || apply(stringIndexOf, message, ["CSP"]) >= 0
-    ? " (a Content-Security-Policy needs 'wasm-unsafe-eval' in script-src)" : ": " + message;
-}
 
 /**
  * Starts the core from its text and the unpacker that turns the text back into its bytes, all
  * as scripts/bundle-driver.mjs wrote them (the unpacker's text is ASCII, so its UTF-8 is its
  * bytes; `size` and `check` are the wasm's length and hash). Does nothing outside a browser, or
  * a second time.
+ *
+ * Compiled and instantiated synchronously, or not at all. Any promise on the way would be
+ * resolved with an object, and resolving asks it for `then`, a getter a later script can put
+ * on `Object.prototype`: an asynchronous instantiation hands that script the instance (memory
+ * and token); an asynchronous compilation lets it swap the module for its own. So an engine
+ * that compiles no module over 4 KB synchronously (Chromium before 114) gets the RangeError
+ * as the reason, not a core.
  */
 export function start(text, unpacker, sign, shift, size, check) {
-  if (!inBrowser || wasm || failure || pending) return;
+  if (!inBrowser || wasm || failure) return;
   try {
     const { m: room, d: unpack } = new WebAssembly.Instance(new WebAssembly.Module(encoder.encode(unpacker))).exports;
     if (unpack(encoder.encodeInto(text, new Uint8Array(room.buffer)).written, sign, shift) !== check) {
       throw new Error("the core's text was altered (by a minifier, or read with a wrong charset)");
     }
-    const bytes = new Uint8Array(room.buffer, 0, size);
-    try {
-      // It imports nothing: it cannot call the page (scripts/build-package keeps it so).
-      use(new WebAssembly.Instance(new WebAssembly.Module(bytes)));
-    } catch (error) {
-      // Chromium before 114 compiles no module over 4 KB synchronously on the main thread: there
-      // the core is compiled asynchronously, and clients wait for it.
-      if (!isA(error, RangeError)) throw error;
-      pending = new Promise((resolve) => {
-        const done = () => {
-          pending = undefined;
-          resolve();
-        };
-        settled(WebAssembly.instantiate(bytes), (result) => {
-          try {
-            use(result.instance);
-          } catch (error) {
-            fail(error);
-          }
-          done();
-        }, (error) => {
-          fail(error);
-          done();
-        });
-      });
-    }
+    // It imports nothing: it cannot call the page (scripts/build-package keeps it so).
+    wasm = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(room.buffer, 0, size))).exports;
+    memory = wasm.memory;
   } catch (error) {
-    fail(error);
+    failure = error;
+    const message = "" + error.message;
+    failureText = apply(stringIndexOf, message, ["unsafe-eval"]) >= 0 || apply(stringIndexOf, message, ["CSP"]) >= 0
+      ? " (a Content-Security-Policy needs 'wasm-unsafe-eval' in script-src)" : ": " + message;
   }
 }
 

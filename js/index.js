@@ -1,7 +1,7 @@
 // The package entry: AuthClient and AuthError, and init(). The core is compiled and started
 // while this module evaluates, so clients can be made and used at once.
-import { Promise, settled } from "./captured.js";
-import { failure, pending, start } from "./core.js";
+import { Promise } from "./captured.js";
+import { failure, start } from "./core.js";
 
 export { AuthClient } from "./client.js";
 export { AuthError } from "./auth-error.js";
@@ -15,14 +15,10 @@ import core, { check, shift, sign, size, unpacker } from "authfetch:core-wasm";
 start(core, unpacker, sign, shift, size, check);
 
 /**
- * Resolves with nothing once the core runs (at once, but where it is compiled asynchronously),
- * or rejects with why it could not be started in this page. Clients wait for the core
- * themselves; `source` (from the versions that loaded a separate .wasm file) is ignored.
+ * Resolves with nothing when the core runs, or rejects with why it could not be started in
+ * this page: it was started while this module evaluated, so this only reports. `source` (from
+ * the versions that loaded a separate .wasm file) is ignored.
  */
 export default function init() {
-  return new Promise((resolve, reject) => {
-    const settle = () => (failure === undefined ? resolve() : reject(failure));
-    if (pending) settled(pending, settle, settle);
-    else settle();
-  });
+  return new Promise((resolve, reject) => (failure === undefined ? resolve() : reject(failure)));
 }
