@@ -3,30 +3,35 @@
 // sees no token pass through its replacement and cannot change where a request goes.
 // Each is `undefined` where the engine (or Node, for server-side rendering) lacks it; the
 // code that uses one says what happens then.
+// Methods and getters are kept uncurried: `requestUrl(request)` calls the original getter
+// with `request` as `this` (`Function.prototype.call` bound to it, as Node's primordials do),
+// which neither a later `Function.prototype.call`/`apply` nor `Reflect.apply` reaches, and
+// which allocates no argument array per call.
 const g = globalThis;
 const O = g.Object;
 const describe = O.getOwnPropertyDescriptor;
+const call = g.Function.prototype.call;
+const uncurry = (fn) => fn && g.Reflect.apply(g.Function.prototype.bind, call, [fn]);
 const prototypeOf = (type) => (typeof type === "function" ? type.prototype : undefined);
 const getter = (type, name) => {
   const prototype = prototypeOf(type);
-  return prototype ? describe(prototype, name)?.get : undefined;
+  return prototype ? uncurry(describe(prototype, name)?.get) : undefined;
 };
 const method = (type, name) => {
   const prototype = prototypeOf(type);
-  return prototype ? describe(prototype, name)?.value : undefined;
+  return prototype ? uncurry(describe(prototype, name)?.value) : undefined;
 };
 
-export const apply = g.Reflect.apply;
 export const create = O.create;
 export const keys = O.keys;
 export const isArray = g.Array.isArray;
-export const hasOwn = O.prototype.hasOwnProperty;
+export const hasOwn = uncurry(O.prototype.hasOwnProperty);
 export const Date = g.Date;
 export const dateToJson = method(g.Date, "toJSON");
 export const defineProperty = O.defineProperty;
 export const stringify = g.JSON.stringify;
 export const now = g.Date.now;
-export const hasInstance = describe(g.Function.prototype, g.Symbol.hasInstance).value;
+export const hasInstance = uncurry(describe(g.Function.prototype, g.Symbol.hasInstance).value);
 export const stringSlice = method(g.String, "slice");
 export const stringIndexOf = method(g.String, "indexOf");
 export const stringTrim = method(g.String, "trim");
@@ -76,8 +81,8 @@ export const BroadcastChannel = g.BroadcastChannel;
 export const postMessage = method(g.BroadcastChannel, "postMessage");
 export const closeChannel = method(g.BroadcastChannel, "close");
 export const messageData = getter(g.MessageEvent, "data");
-export const consoleInfo = g.console?.info;
-export const consoleError = g.console?.error;
+export const consoleInfo = uncurry(g.console?.info);
+export const consoleError = uncurry(g.console?.error);
 export const console = g.console;
 
 export const URL = g.URL;
@@ -100,7 +105,7 @@ export const memoryBuffer = getter(W?.Memory, "buffer");
 export const inBrowser = !!(location && fetch && Request && Headers && W && encoder && decoder);
 
 /** `value instanceof type`, without `Symbol.hasInstance` hooks a later script may add. */
-export const isA = (value, type) => type !== undefined && apply(hasInstance, type, [value]);
+export const isA = (value, type) => type !== undefined && hasInstance(type, value);
 
 /** A fresh object with no prototype, so `Object.prototype` getters and setters see nothing. */
 export const bag = () => create(null);
@@ -112,7 +117,7 @@ export const bag = () => create(null);
  */
 export function settled(promise, fulfilled, rejected) {
   try {
-    apply(then, promise, [(value) => { fulfilled(value); }, (error) => { rejected(error); }]);
+    then(promise, (value) => { fulfilled(value); }, (error) => { rejected(error); });
   } catch (error) {
     rejected(error);
   }

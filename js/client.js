@@ -3,7 +3,7 @@
 // core alone. Per call it keeps only what it needs to finish that call.
 import { AuthError } from "./auth-error.js";
 import {
-  AbortController, abortController, addListener, apply, bag, clearTimeout, cloneRequest,
+  AbortController, abortController, addListener, bag, clearTimeout, cloneRequest,
   console, consoleError, controllerSignal, document, documentCookie, DOMException, fetch,
   Headers, headersDelete, headersHas, headersSet, inBrowser, isA, keys, location, now, Promise,
   ReadableStream, Request, requestBody, requestHeaders, requestReferrer, requestReferrerPolicy,
@@ -20,7 +20,7 @@ const abortedByFree = () => rejected(new AuthError("aborted", FREED));
 
 /** `signal`'s reason, or the AbortError fetch rejects with where the engine has no reason. */
 function abortReason(signal) {
-  const reason = signalReason ? apply(signalReason, signal, []) : undefined;
+  const reason = signalReason ? signalReason(signal) : undefined;
   return reason === undefined ? new DOMException("signal is aborted without reason", "AbortError") : reason;
 }
 
@@ -41,7 +41,7 @@ function rejected(error) {
 /** `url` resolved against the page's location (Location's members cannot be replaced). */
 function absolute(name, url) {
   try {
-    return apply(urlHref, new URL(url, location.href), []);
+    return urlHref(new URL(url, location.href));
   } catch {
     throw new AuthError("invalid_config", name + ' is not a valid URL: "' + url + '"');
   }
@@ -49,15 +49,15 @@ function absolute(name, url) {
 
 /** The value of the page-readable cookie `name`. */
 function readCookie(name) {
-  const cookies = document && documentCookie ? apply(documentCookie, document, []) : "";
+  const cookies = document && documentCookie ? documentCookie(document) : "";
   let start = 0;
   while (start < cookies.length) {
-    let end = apply(stringIndexOf, cookies, [";", start]);
+    let end = stringIndexOf(cookies, ";", start);
     if (end < 0) end = cookies.length;
-    const pair = apply(stringSlice, cookies, [start, end]);
-    const equals = apply(stringIndexOf, pair, ["="]);
-    if (equals > 0 && apply(stringTrim, apply(stringSlice, pair, [0, equals]), []) === name) {
-      return apply(stringTrim, apply(stringSlice, pair, [equals + 1]), []);
+    const pair = stringSlice(cookies, start, end);
+    const equals = stringIndexOf(pair, "=");
+    if (equals > 0 && stringTrim(stringSlice(pair, 0, equals)) === name) {
+      return stringTrim(stringSlice(pair, equals + 1));
     }
     start = end + 1;
   }
@@ -163,7 +163,7 @@ export class AuthClient {
         case core.PASS_THROUGH:
           if (call) {
             this.#finish(id, call);
-            settled(apply(fetch, undefined, [call.request]), call.resolve, call.reject);
+            settled(fetch(call.request), call.resolve, call.reject);
           }
           break;
         case core.RECALL:
@@ -225,7 +225,7 @@ export class AuthClient {
         listener(state);
       } catch (error) {
         // One listener's exception must not keep the others from hearing the change.
-        if (consoleError) apply(consoleError, console, ["authfetch: an onChange listener threw", error]);
+        if (consoleError) consoleError(console, "authfetch: an onChange listener threw", error);
       }
     }
   }
@@ -251,17 +251,17 @@ export class AuthClient {
     }
     // The caller's getters (read just now) may have freed the client.
     if (this.#freed) return abortedByFree();
-    const url = apply(requestUrl, request, []);
+    const url = requestUrl(request);
     // A bodiless GET or HEAD may be withdrawn before its answer and sent again (see `Replay`).
     // GET and HEAD requests cannot have a body; others are asked where the engine can say.
-    const method = apply(requestMethod, request, []);
+    const method = requestMethod(request);
     const safe = method === "GET" || method === "HEAD";
-    const bodiless = safe || (requestBody !== undefined && apply(requestBody, request, []) === null);
+    const bodiless = safe || (requestBody !== undefined && requestBody(request) === null);
     const replay = !replayable ? core.NEVER : safe ? core.ANYTIME : core.AFTER_ANSWER;
-    const authorized = apply(headersHas, apply(requestHeaders, request, []), ["authorization"]);
-    const signal = apply(requestSignal, request, []);
+    const authorized = headersHas(requestHeaders(request), "authorization");
+    const signal = requestSignal(request);
     // As fetch does: an aborted signal rejects at once.
-    if (apply(signalAborted, signal, [])) return rejected(abortReason(signal));
+    if (signalAborted(signal)) return rejected(abortReason(signal));
     const id = ++this.#nextCall;
     const call = deferred();
     call.request = request;
@@ -272,7 +272,7 @@ export class AuthClient {
     // when the call ends: a signal with one stays alive as long as the caller's signal does.
     call.signal = signal;
     call.onAbort = () => this.#aborted(id, call);
-    apply(addListener, signal, ["abort", call.onAbort, onceOnly]);
+    addListener(signal, "abort", call.onAbort, onceOnly);
     core.handle(this.#core, core.BEGIN, id, url, (authorized ? 1 : 0) | replay, now());
     this.#pump();
     return call.promise;
@@ -282,14 +282,14 @@ export class AuthClient {
   #recall(call) {
     const controller = call.controller;
     call.controller = undefined;
-    apply(clearTimeout, undefined, [call.timer]);
-    if (controller) apply(abortController, controller, []);
+    clearTimeout(call.timer);
+    if (controller) abortController(controller);
   }
 
   /** Call `id` is over (settled now by the caller): it is forgotten with its abort listener. */
   #finish(id, call) {
     delete this.#calls[id];
-    if (call.onAbort) apply(removeListener, call.signal, ["abort", call.onAbort, onceOnly]);
+    if (call.onAbort) removeListener(call.signal, "abort", call.onAbort, onceOnly);
   }
 
   /** The caller aborted call `id`: reject it now; a refresh it waits for goes on. */
@@ -297,7 +297,7 @@ export class AuthClient {
     if (this.#calls[id] !== call) return;
     this.#finish(id, call);
     const reason = abortReason(call.signal);
-    if (call.controller) apply(abortController, call.controller, [reason]);
+    if (call.controller) abortController(call.controller, reason);
     call.reject(reason);
     if (!this.#freed) core.handle(this.#core, core.FORGET, id, 0, 0, 0);
   }
@@ -308,37 +308,37 @@ export class AuthClient {
     let outgoing = call.request;
     // A request with a body can be sent once (fetch leaves a bodiless one reusable): the first
     // attempt keeps a copy for the retry.
-    if (first && !call.bodiless) call.spare = apply(cloneRequest, outgoing, []);
+    if (first && !call.bodiless) call.spare = cloneRequest(outgoing);
     else if (!first && !call.bodiless) outgoing = call.spare;
-    const headers = apply(requestHeaders, outgoing, []);
-    if (authorization === undefined) apply(headersDelete, headers, ["authorization"]);
-    else apply(headersSet, headers, ["authorization", authorization]);
+    const headers = requestHeaders(outgoing);
+    if (authorization === undefined) headersDelete(headers, "authorization");
+    else headersSet(headers, "authorization", authorization);
     const controller = new AbortController();
     call.controller = controller;
-    const signal = apply(requestSignal, call.request, []);
-    if (apply(signalAborted, signal, [])) apply(abortController, controller, [abortReason(signal)]);
+    const signal = requestSignal(call.request);
+    if (signalAborted(signal)) abortController(controller, abortReason(signal));
     let timedOut = false;
-    const timer = apply(setTimeout, undefined, [() => {
+    const timer = setTimeout(() => {
       timedOut = true;
-      apply(abortController, controller, [new DOMException("signal timed out", "TimeoutError")]);
-    }, this.#config.timeoutMs]);
+      abortController(controller, new DOMException("signal timed out", "TimeoutError"));
+    }, this.#config.timeoutMs);
     call.timer = timer;
     const init = bag();
-    init.signal = apply(controllerSignal, controller, []);
+    init.signal = controllerSignal(controller);
     // A non-empty init resets these two on the request: say them again.
-    init.referrer = apply(requestReferrer, outgoing, []);
-    init.referrerPolicy = apply(requestReferrerPolicy, outgoing, []);
-    const sent = apply(fetch, undefined, [outgoing, init]);
+    init.referrer = requestReferrer(outgoing);
+    init.referrerPolicy = requestReferrerPolicy(outgoing);
+    const sent = fetch(outgoing, init);
     settled(sent, (response) => {
-      apply(clearTimeout, undefined, [timer]);
+      clearTimeout(timer);
       if (this.#calls[id] !== call || call.controller !== controller) return;
       call.response = response;
-      core.handle(this.#core, core.RESPONSE, id, apply(responseStatus, response, []), 0, 0);
+      core.handle(this.#core, core.RESPONSE, id, responseStatus(response), 0, 0);
       this.#pump();
     }, (error) => {
-      apply(clearTimeout, undefined, [timer]);
+      clearTimeout(timer);
       if (this.#calls[id] !== call || call.controller !== controller) return;
-      if (apply(signalAborted, signal, [])) return this.#aborted(id, call);
+      if (signalAborted(signal)) return this.#aborted(id, call);
       call.cause = error;
       core.handle(this.#core, core.FAILED, id, timedOut ? core.TIMEOUT : core.NETWORK, core.API, 0);
       this.#pump();
@@ -349,33 +349,33 @@ export class AuthClient {
   #exchange(url, method, headers, body, answered, failed) {
     const controller = new AbortController();
     let timedOut = false;
-    const timer = apply(setTimeout, undefined, [() => {
+    const timer = setTimeout(() => {
       timedOut = true;
-      apply(abortController, controller, []);
-    }, this.#config.timeoutMs]);
+      abortController(controller);
+    }, this.#config.timeoutMs);
     const init = bag();
     init.method = method;
     init.credentials = "include";
     init.headers = headers;
-    init.signal = apply(controllerSignal, controller, []);
+    init.signal = controllerSignal(controller);
     if (body !== undefined) init.body = body;
     const fail = (error) => {
-      apply(clearTimeout, undefined, [timer]);
+      clearTimeout(timer);
       failed(timedOut ? core.TIMEOUT : core.NETWORK, error);
     };
     try {
-      settled(apply(fetch, undefined, [new Request(url, init)]), (response) => {
-        const status = apply(responseStatus, response, []);
+      settled(fetch(new Request(url, init)), (response) => {
+        const status = responseStatus(response);
         if (status < 200 || status > 299) {
-          apply(clearTimeout, undefined, [timer]);
+          clearTimeout(timer);
           return answered(status, undefined);
         }
-        settled(apply(responseText, response, []), (text) => {
-          apply(clearTimeout, undefined, [timer]);
+        settled(responseText(response), (text) => {
+          clearTimeout(timer);
           answered(status, text);
         }, (error) => {
           if (timedOut) return fail(error);
-          apply(clearTimeout, undefined, [timer]);
+          clearTimeout(timer);
           answered(status, undefined);
         });
       }, fail);
@@ -390,11 +390,11 @@ export class AuthClient {
     const headers = new Headers();
     const { refreshHeaders, csrf } = this.#config;
     for (let i = 0; i < refreshHeaders.length; i++) {
-      apply(headersSet, headers, [refreshHeaders[i].name, refreshHeaders[i].value]);
+      headersSet(headers, refreshHeaders[i].name, refreshHeaders[i].value);
     }
     try {
       const value = csrf ? readCookie(csrf.cookie) : undefined;
-      if (value !== undefined) apply(headersSet, headers, [csrf.header, value]);
+      if (value !== undefined) headersSet(headers, csrf.header, value);
     } catch {
       // A cookie value no header can carry: the server's CSRF check decides.
     }
@@ -425,7 +425,7 @@ export class AuthClient {
       return rejected(new AuthError("invalid_config", "login() takes an object to send as JSON"));
     }
     const headers = new Headers();
-    apply(headersSet, headers, ["content-type", "application/json"]);
+    headersSet(headers, "content-type", "application/json");
     return this.#callEndpoint(this.#config.loginUrl, headers, body, core.LOGIN, (id, status, text) => {
       core.handle(this.#core, core.LOGIN_ANSWERED, id, status, text ?? core.UNREAD, now());
     });
@@ -490,7 +490,7 @@ export class AuthClient {
  * prototype's stringification was replaced with since.
  */
 function ownRequest(input, init) {
-  if (typeof input === "object" && isA(input, URL)) input = apply(urlHref, input, []);
+  if (typeof input === "object" && isA(input, URL)) input = urlHref(input);
   return new Request(input, init);
 }
 

@@ -4,7 +4,7 @@
 // get a number per client and functions that take and return numbers and non-secret strings,
 // plus `bearerHeader()`, which builds the header value from the token's bytes in place.
 import {
-  apply, decode, decoder, encodeInto, encoder, inBrowser, memoryBuffer, stringIndexOf, Uint8Array, WebAssembly,
+  decode, decoder, encodeInto, encoder, inBrowser, memoryBuffer, stringIndexOf, Uint8Array, WebAssembly,
 } from "./captured.js";
 import { OUTPUT_AT, POLL, TOKEN_AT, TOKEN_LEN, UNREAD } from "./protocol.js";
 
@@ -41,13 +41,13 @@ export function start(text, unpacker, sign, shift, size, check) {
   } catch (error) {
     failure = error;
     const message = "" + error.message;
-    failureText = apply(stringIndexOf, message, ["unsafe-eval"]) >= 0 || apply(stringIndexOf, message, ["CSP"]) >= 0
+    failureText = stringIndexOf(message, "unsafe-eval") >= 0 || stringIndexOf(message, "CSP") >= 0
       ? " (a Content-Security-Policy needs 'wasm-unsafe-eval' in script-src)" : ": " + message;
   }
 }
 
 function view(at, length) {
-  return new Uint8Array(apply(memoryBuffer, memory, []), at, length);
+  return new Uint8Array(memoryBuffer(memory), at, length);
 }
 
 // One client's core is the number `create()` returns; the functions below take it first.
@@ -77,20 +77,20 @@ function write(core, text) {
   if (text.length > MOST) return UNREAD;
   const room = text.length * 3;
   const at = wasm.core_input(core, room);
-  return apply(encodeInto, encoder, [text, view(at, room)]).written;
+  return encodeInto(encoder, text, view(at, room)).written;
 }
 
 /** Text `which` (see the constants above), decoded. */
 export function text(core, which) {
   const length = query(core, which);
-  return length === 0 ? "" : apply(decode, decoder, [view(query(core, OUTPUT_AT), length)]);
+  return length === 0 ? "" : decode(decoder, view(query(core, OUTPUT_AT), length));
 }
 
 /** The header value for the token the polled `Send` carries, or `undefined`. */
 export function bearerHeader(core) {
   const length = query(core, TOKEN_LEN);
   if (length === 0) return undefined;
-  return "Bearer " + apply(decode, decoder, [view(query(core, TOKEN_AT), length)]);
+  return "Bearer " + decode(decoder, view(query(core, TOKEN_AT), length));
 }
 
 /** Hands the core the options it decides with; false if it refused them. */

@@ -1,7 +1,7 @@
 // JSON text of the app's own objects (the login credentials), read through own properties
 // only: JSON.stringify would call an `Object.prototype.toJSON` a later script added, and hand
 // it the credentials.
-import { apply, Date, dateToJson, hasOwn, isA, isArray, keys, stringify } from "./captured.js";
+import { Date, dateToJson, hasOwn, isA, isArray, keys, stringify } from "./captured.js";
 
 /**
  * `value` as JSON, descending `depth` levels (deeper objects are written `{}`). Values JSON
@@ -11,16 +11,16 @@ import { apply, Date, dateToJson, hasOwn, isA, isArray, keys, stringify } from "
 export function encode(value, depth) {
   if (value === null) return "null";
   const type = typeof value;
-  if (type === "string") return apply(stringify, undefined, [value]);
+  if (type === "string") return stringify(value);
   if (type === "boolean") return value ? "true" : "false";
   if (type === "number") return value - value === 0 ? "" + value : "null";
   if (type !== "object") return undefined;
   if (depth === 0) return "{}";
-  if (isA(value, Date)) return apply(stringify, undefined, [apply(dateToJson, value, [])]);
+  if (isA(value, Date)) return stringify(dateToJson(value));
   if (isArray(value)) {
     let out = "[";
     for (let i = 0; i < value.length; i++) {
-      const item = apply(hasOwn, value, [i]) ? encode(value[i], depth - 1) : undefined;
+      const item = hasOwn(value, i) ? encode(value[i], depth - 1) : undefined;
       out += (i ? "," : "") + (item ?? "null");
     }
     return out + "]";
@@ -29,7 +29,7 @@ export function encode(value, depth) {
   const names = keys(value);
   for (let i = 0; i < names.length; i++) {
     const member = encode(value[names[i]], depth - 1);
-    if (member !== undefined) out += (out.length > 1 ? "," : "") + apply(stringify, undefined, [names[i]]) + ":" + member;
+    if (member !== undefined) out += (out.length > 1 ? "," : "") + stringify(names[i]) + ":" + member;
   }
   return out + "}";
 }

@@ -4,7 +4,7 @@
 // message names the option.
 import { AuthError } from "./auth-error.js";
 import {
-  apply, bag, charCodeAt, hasOwn, isArray, keys, stringIndexOf, stringTrim, toUpperCase, URL,
+  bag, charCodeAt, hasOwn, isArray, keys, stringIndexOf, stringTrim, toUpperCase, URL,
   urlHref, urlOrigin, urlProtocol,
 } from "./captured.js";
 
@@ -40,12 +40,12 @@ const invalid = (message) => (refusal = new AuthError("invalid_config", message)
 // Checked character by character with a captured charCodeAt: a regular expression would
 // consult `RegExp.prototype.exec`, which a later script may replace.
 const every = (text, allowed) => {
-  for (let i = 0; i < text.length; i++) if (!allowed(apply(charCodeAt, text, [i]))) return false;
+  for (let i = 0; i < text.length; i++) if (!allowed(charCodeAt(text, i))) return false;
   return true;
 };
 // RFC 9110 token characters: what header and cookie names are made of.
 const TOKEN_SIGNS = bag();
-for (const sign of "!#$%&'*+-.^_`|~") TOKEN_SIGNS[apply(charCodeAt, sign, [0])] = true;
+for (const sign of "!#$%&'*+-.^_`|~") TOKEN_SIGNS[charCodeAt(sign, 0)] = true;
 const isTokenChar = (c) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122)
   || TOKEN_SIGNS[c] === true;
 const isToken = (text) => typeof text === "string" && text.length > 0 && every(text, isTokenChar);
@@ -66,18 +66,18 @@ const push = (items, item) => {
 function name(options, key) {
   const value = options[key];
   if (value === undefined && DEFAULTS[key] !== undefined) return DEFAULTS[key];
-  if (typeof value !== "string" || apply(stringTrim, value, []) === "") {
+  if (typeof value !== "string" || stringTrim(value) === "") {
     throw invalid(key + " must be a non-empty string, got " + kind(value));
   }
   // A line break would split the core's configuration text; no field or URL has one.
-  if (apply(stringIndexOf, value, ["\n"]) >= 0) throw invalid(key + " must not contain a line break");
+  if (stringIndexOf(value, "\n") >= 0) throw invalid(key + " must not contain a line break");
   return value;
 }
 
 /** `text` as a serialised origin (scheme://host[:port], normalised by the URL parser as
  *  `Request.url` is), or `undefined` and why not in `out.why`. */
 function origin(text, out) {
-  if (apply(stringTrim, text, []) === "null") {
+  if (stringTrim(text) === "null") {
     out.why = '"null" (an opaque origin) can never match';
     return undefined;
   }
@@ -88,7 +88,7 @@ function origin(text, out) {
     out.why = "expected scheme://host[:port]";
     return undefined;
   }
-  const part = (getter) => apply(getter, url, []);
+  const part = (getter) => getter(url);
   const protocol = part(urlProtocol);
   if (protocol !== "http:" && protocol !== "https:") {
     out.why = "only http and https origins can receive the token";
@@ -113,7 +113,7 @@ export function validate(options, pageOrigin) {
     own = bag();
     const names = keys(options);
     for (let i = 0; i < names.length; i++) {
-      if (!apply(hasOwn, DEFAULTS, [names[i]])) {
+      if (!hasOwn(DEFAULTS, names[i])) {
         unknown = names[i];
         break;
       }
@@ -136,7 +136,7 @@ export function validate(options, pageOrigin) {
   };
   config.apiOrigins = read("apiOrigins", () => apiOrigins(own.apiOrigins, pageOrigin));
   config.refreshUrl = name(own, "refreshUrl");
-  const method = own.refreshMethod === undefined ? "POST" : typeof own.refreshMethod === "string" ? apply(toUpperCase, own.refreshMethod, []) : "";
+  const method = own.refreshMethod === undefined ? "POST" : typeof own.refreshMethod === "string" ? toUpperCase(own.refreshMethod) : "";
   if (method !== "POST" && method !== "GET") throw invalid('refreshMethod must be "POST" or "GET"');
   config.refreshMethod = method;
   config.loginUrl = name(own, "loginUrl");
@@ -177,7 +177,7 @@ function apiOrigins(value, pageOrigin) {
   }
   const origins = list();
   for (let i = 0; i < value.length; i++) {
-    const item = apply(hasOwn, value, [i]) ? value[i] : undefined;
+    const item = hasOwn(value, i) ? value[i] : undefined;
     if (typeof item !== "string") throw invalid("apiOrigins must hold origin strings, got " + kind(item));
     const out = bag();
     const parsed = origin(item, out);
@@ -211,8 +211,8 @@ function refreshHeaders(value) {
 function csrf(value) {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== "object" || isArray(value)) throw invalid("csrf must be { cookie, header } or null");
-  const cookie = apply(hasOwn, value, ["cookie"]) ? value.cookie : undefined;
-  const header = apply(hasOwn, value, ["header"]) ? value.header : undefined;
+  const cookie = hasOwn(value, "cookie") ? value.cookie : undefined;
+  const header = hasOwn(value, "header") ? value.header : undefined;
   if (!isToken(cookie)) throw invalid("csrf.cookie must be a cookie name");
   if (!isToken(header)) throw invalid("csrf.header must be a header name");
   return { __proto__: null, cookie, header };

@@ -2,7 +2,7 @@
 // serialises refresh so two tabs never present the same rotated cookie at once; the channel
 // carries "signed-in" and "signed-out", never a token.
 import {
-  AbortController, abortController, addListener, apply, bag, BroadcastChannel, clearTimeout,
+  AbortController, abortController, addListener, bag, BroadcastChannel, clearTimeout,
   closeChannel, console, consoleInfo, controllerSignal, document, lockManager, messageData,
   navigator, postMessage, Promise, removeListener, requestLock, setTimeout, then, visibilityState,
 } from "./captured.js";
@@ -22,19 +22,19 @@ export class Tabs {
    */
   constructor(refreshUrl, crossTab, hear, wake) {
     if (crossTab) {
-      this.#locks = navigator && lockManager && requestLock ? apply(lockManager, navigator, []) : undefined;
+      this.#locks = navigator && lockManager && requestLock ? lockManager(navigator) : undefined;
       if (this.#locks) this.#lockName = "authfetch:refresh:" + refreshUrl;
       else if (!saidNoLocks && consoleInfo) {
         saidNoLocks = true;
-        apply(consoleInfo, console, ["authfetch: the Web Locks API is not available, so refresh is single-flight within each tab only"]);
+        consoleInfo(console, "authfetch: the Web Locks API is not available, so refresh is single-flight within each tab only");
       }
       if (BroadcastChannel) {
         try {
           this.#channel = new BroadcastChannel("authfetch:" + refreshUrl);
-          apply(addListener, this.#channel, ["message", (event) => {
-            const data = apply(messageData, event, []);
+          addListener(this.#channel, "message", (event) => {
+            const data = messageData(event);
             if (typeof data === "string") hear(data);
-          }]);
+          });
         } catch {
           this.#channel = undefined;
         }
@@ -42,13 +42,13 @@ export class Tabs {
     }
     const global = globalThis;
     const shown = () => {
-      if (apply(visibilityState, document, []) === "visible") wake();
+      if (visibilityState(document) === "visible") wake();
     };
-    if (document && visibilityState) apply(addListener, document, ["visibilitychange", shown]);
-    if (addListener) apply(addListener, global, ["online", wake]);
+    if (document && visibilityState) addListener(document, "visibilitychange", shown);
+    if (addListener) addListener(global, "online", wake);
     this.#stopWake = () => {
-      if (document && visibilityState) apply(removeListener, document, ["visibilitychange", shown]);
-      if (removeListener) apply(removeListener, global, ["online", wake]);
+      if (document && visibilityState) removeListener(document, "visibilitychange", shown);
+      if (removeListener) removeListener(global, "online", wake);
     };
   }
 
@@ -62,20 +62,20 @@ export class Tabs {
       return;
     }
     const controller = new AbortController();
-    const timer = apply(setTimeout, undefined, [() => apply(abortController, controller, []), timeoutMs]);
+    const timer = setTimeout(() => abortController(controller), timeoutMs);
     const options = bag();
-    options.signal = apply(controllerSignal, controller, []);
+    options.signal = controllerSignal(controller);
     let held = false;
     const work = () => new Promise((release) => {
       held = true;
-      apply(clearTimeout, undefined, [timer]);
+      clearTimeout(timer);
       this.#release = release;
       granted();
     });
     try {
-      apply(then, apply(requestLock, this.#locks, [this.#lockName, options, work]), [undefined, () => {
+      then(requestLock(this.#locks, this.#lockName, options, work), undefined, () => {
         if (!held) notGranted();
-      }]);
+      });
     } catch {
       notGranted();
     }
@@ -90,14 +90,14 @@ export class Tabs {
 
   /** Tells the other tabs `message`. */
   say(message) {
-    if (this.#channel) apply(postMessage, this.#channel, [message]);
+    if (this.#channel) postMessage(this.#channel, message);
   }
 
   /** Stops listening (the client was freed). */
   close() {
     this.unlock();
     this.#stopWake();
-    if (this.#channel) apply(closeChannel, this.#channel, []);
+    if (this.#channel) closeChannel(this.#channel);
     this.#channel = undefined;
   }
 }

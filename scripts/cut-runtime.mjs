@@ -3,6 +3,13 @@
 // import and start function that fill it, and its abort flags serve nothing; wasm-metadce
 // keeps what the driver calls (the memory and the core_* exports) and what they reach.
 // scripts/build-package checks first that wasm-bindgen's glue passes nothing but numbers.
+//
+// Data is not cut with the code that read it: wasm-metadce and wasm-opt keep every data segment
+// whole. What the runtime's code took with it includes core::fmt's integer printing, whose
+// 200-byte digit table ("000102…99") then lies unread in the core's read-only data (about 220
+// bytes of the gzipped module). It is zeroed here once nothing is left that could point into
+// it (no constant, load or store offset, nor data word), and wasm-opt's memory packing then
+// drops the zeros.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,13 +31,66 @@ if (unknown.length > 0) {
   console.error(`cut-runtime: exports that are neither the core's nor wasm-bindgen's runtime: ${unknown.join(", ")}`);
   process.exit(1);
 }
+/** core::fmt's table of two-digit decimals. */
+const DIGIT_TABLE = Array.from({ length: 100 }, (_, n) => String(n).padStart(2, "0")).join("");
 const dir = mkdtempSync(join(tmpdir(), "authfetch-cut-"));
 try {
   const graph = join(dir, "graph.json");
   writeFileSync(graph, JSON.stringify(kept.map((name) => ({ name, export: name, root: true }))));
   const features = ["bulk-memory", "sign-ext", "reference-types", "nontrapping-float-to-int", "mutable-globals", "multivalue"];
-  execFileSync(fileURLToPath(new URL("../node_modules/.bin/wasm-metadce", import.meta.url)),
+  const tool = (name) => fileURLToPath(new URL(`../node_modules/.bin/${name}`, import.meta.url));
+  execFileSync(tool("wasm-metadce"),
     [...features.map((feature) => `--enable-${feature}`), "--graph-file", graph, input, "-o", output], { stdio: ["ignore", "ignore", "inherit"] });
+  const text = execFileSync(tool("wasm-dis"), [...features.map((feature) => `--enable-${feature}`), output], { maxBuffer: 1 << 26 }).toString();
+  zeroUnread(output, text, Buffer.from(DIGIT_TABLE));
 } finally {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** Zeroes `bytes` in the module at `path` (`text`: its wasm-dis text) where they occur once,
+ *  in one active data segment, and nothing in the module can point into them. */
+function zeroUnread(path, text, bytes) {
+  const module = readFileSync(path);
+  const at = module.indexOf(bytes);
+  const skip = (why) => console.error(`cut-runtime: the digit table is kept: ${why}`);
+  if (at < 0) return; // not linked in
+  if (module.indexOf(bytes, at + 1) >= 0) return skip("it occurs twice");
+  // Its address in memory: the segment (a `(data $name (i32.const base) "…")` line) holding it.
+  const segments = [...text.matchAll(/^ *\(data \$\S+ \(i32\.const (\d+)\) "((?:[^"\\]|\\.)*)"\)$/gm)]
+    .map(([line, base, quoted]) => ({ line, base: Number(base), data: unquote(quoted) }));
+  const holding = segments.find(({ data }) => data.indexOf(bytes) >= 0);
+  if (!holding) return skip("it is not in an active data segment");
+  const start = holding.base + holding.data.indexOf(bytes);
+  const into = (value) => value >= start && value < start + bytes.length;
+  // Words stored in data could be pointers into it; constants and offsets in the code could.
+  for (const { line, data } of segments) {
+    for (let i = 0; i + 4 <= data.length; i++) if (into(data.readUInt32LE(i))) return skip("data points into it");
+    text = text.replace(line, "");
+  }
+  for (const [, value] of text.matchAll(/(?:i32\.const |offset=)(-?\d+)/g)) {
+    if (into(Number(value))) return skip("the code points into it");
+  }
+  module.fill(0, at, at + bytes.length);
+  writeFileSync(path, module);
+}
+
+/** The bytes of a wasm text string literal. */
+function unquote(quoted) {
+  const bytes = [];
+  for (let i = 0; i < quoted.length; i++) {
+    if (quoted[i] !== "\\") {
+      bytes.push(quoted.charCodeAt(i));
+      continue;
+    }
+    const next = quoted[i + 1];
+    const named = { t: 9, n: 10, r: 13, '"': 34, "'": 39, "\\": 92 }[next];
+    if (named !== undefined) {
+      bytes.push(named);
+      i += 1;
+    } else {
+      bytes.push(parseInt(quoted.slice(i + 1, i + 3), 16));
+      i += 2;
+    }
+  }
+  return Buffer.from(bytes);
 }

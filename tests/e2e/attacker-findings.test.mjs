@@ -375,6 +375,9 @@ test("2. built-ins replaced after load never see a token, and the client still w
       wrap(Array, "from", "Array.from");
       wrap(String.prototype, "charCodeAt", "String.charCodeAt");
       wrap(Function.prototype, "apply", "Function.apply");
+      wrap(Function.prototype, "call", "Function.call");
+      wrap(Function.prototype, "bind", "Function.bind");
+      wrap(Reflect, "apply", "Reflect.apply");
       wrap(Headers.prototype, Symbol.iterator, "Headers[Symbol.iterator]");
       wrap(Array.prototype, Symbol.iterator, "Array[Symbol.iterator]");
       wrap(TextEncoder.prototype, "encodeInto", "TextEncoder.encodeInto");
