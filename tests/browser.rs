@@ -368,3 +368,49 @@ fn the_exported_functions_number_their_cores_and_a_freed_number_reaches_no_core(
     core_free(third);
     assert_eq!(core_input(third, 16), 0, "freed twice: still nothing");
 }
+
+/// The core's stack is 64 KB (.cargo/config.toml): the deepest answers the JSON reader accepts,
+/// in the body and in the JWT payload it peeks into, are read within it (in this unoptimised
+/// build, whose frames are larger than the package's), and deeper ones are refused.
+#[wasm_bindgen_test]
+fn the_deepest_answers_the_reader_accepts_fit_the_core_stack() {
+    use base64::Engine as _;
+    let nested = |levels: usize| {
+        let mut text = String::from("1");
+        for level in 0..levels {
+            text = if level % 2 == 0 {
+                format!("[{text}]")
+            } else {
+                format!(r#"{{"a":{text}}}"#)
+            };
+        }
+        text
+    };
+    let jwt = |payload: &str| {
+        let part = |text: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text);
+        format!("{}.{}.sig", part(r#"{"alg":"HS256"}"#), part(payload))
+    };
+    let login = |core: &mut Core, body: &str| {
+        let at = core.input(body.len() as u32 * 3);
+        let len = write_text(&memory(), at, body);
+        core.handle(event::LOGIN_ANSWERED, 1.0, 200, len as i32, T0);
+        kinds(&drain(core))
+    };
+    // A value 32 levels below the top-level object, the deepest it reads; the lifetime comes
+    // from the JWT.
+    let token = jwt(&format!(r#"{{"iat":1,"exp":61,"x":{}}}"#, nested(31)));
+    let mut core = api_core();
+    let body = format!(r#"{{"x":{},"access_token":"{token}"}}"#, nested(31));
+    assert_eq!(login(&mut core, &body), vec![BROADCAST, EMIT, RESOLVE]);
+    assert_eq!(core.query(query::EXPIRES_AT), T0 + 60_000.0);
+    // One level deeper in the payload: the token is still taken, its lifetime unknown.
+    let mut core = api_core();
+    let deeper = jwt(&format!(r#"{{"iat":1,"exp":61,"x":{}}}"#, nested(32)));
+    let body = format!(r#"{{"access_token":"{deeper}"}}"#);
+    assert_eq!(login(&mut core, &body), vec![BROADCAST, EMIT, RESOLVE]);
+    assert!(core.query(query::EXPIRES_AT).is_nan());
+    // Far deeper in the body: refused, not a trap.
+    let mut core = api_core();
+    let body = format!(r#"{{"x":{},"access_token":"{token}"}}"#, nested(100_000));
+    assert_eq!(login(&mut core, &body), vec![FAIL]);
+}
