@@ -2,11 +2,12 @@
 // `instanceof AuthError` checks the brand, which also works across realms and duplicate copies
 // of the package. Its fields are defined, not assigned: a setter a later script put on
 // `Object.prototype` or `Error.prototype` neither sees the error being built nor, by throwing,
-// stops the client from settling a call.
-import { defineProperty } from "./captured.js";
+// stops the client from settling a call. The class and its prototype are frozen: `super()`
+// finds its parent through the class's prototype when it runs, so a later script that could
+// swap it would make every error of the client throw instead.
+import { defineProperty, field, freeze } from "./captured.js";
 
 const brand = Symbol.for("authfetch.AuthError");
-const field = (value) => ({ __proto__: null, value, writable: true, enumerable: true, configurable: true });
 
 export class AuthError extends Error {
   /**
@@ -25,3 +26,5 @@ export class AuthError extends Error {
     return value instanceof Error && value[brand] === true;
   }
 }
+freeze(AuthError);
+freeze(AuthError.prototype);

@@ -11,7 +11,7 @@ const g = globalThis;
 const O = g.Object;
 const describe = O.getOwnPropertyDescriptor;
 const call = g.Function.prototype.call;
-const uncurry = (fn) => fn && g.Reflect.apply(g.Function.prototype.bind, call, [fn]);
+const uncurry = (fn) => (typeof fn === "function" ? g.Reflect.apply(g.Function.prototype.bind, call, [fn]) : undefined);
 const prototypeOf = (type) => (typeof type === "function" ? type.prototype : undefined);
 const getter = (type, name) => {
   const prototype = prototypeOf(type);
@@ -27,8 +27,10 @@ export const keys = O.keys;
 export const isArray = g.Array.isArray;
 export const hasOwn = uncurry(O.prototype.hasOwnProperty);
 export const Date = g.Date;
-export const dateToJson = method(g.Date, "toJSON");
+export const dateTime = method(g.Date, "getTime");
+export const dateToIso = method(g.Date, "toISOString");
 export const defineProperty = O.defineProperty;
+export const freeze = O.freeze;
 export const stringify = g.JSON.stringify;
 export const now = g.Date.now;
 export const hasInstance = uncurry(describe(g.Function.prototype, g.Symbol.hasInstance).value);
@@ -54,6 +56,7 @@ export const Headers = g.Headers;
 export const headersHas = method(g.Headers, "has");
 export const headersSet = method(g.Headers, "set");
 export const headersDelete = method(g.Headers, "delete");
+export const responsePrototype = prototypeOf(g.Response);
 export const responseStatus = getter(g.Response, "status");
 export const responseText = method(g.Response, "text");
 export const ReadableStream = g.ReadableStream;
@@ -109,6 +112,11 @@ export const isA = (value, type) => type !== undefined && hasInstance(type, valu
 
 /** A fresh object with no prototype, so `Object.prototype` getters and setters see nothing. */
 export const bag = () => create(null);
+
+/** The descriptor of an own property that holds `value` as an assignment would make it; no
+ *  prototype, so `defineProperty` reads no `get` or `set` a later script put on
+ *  `Object.prototype`. */
+export const field = (value) => ({ __proto__: null, value, writable: true, enumerable: true, configurable: true });
 
 /**
  * Calls `fulfilled(value)` or `rejected(error)` once `promise` settles, through the captured

@@ -4,7 +4,7 @@
 import { AuthError } from "./auth-error.js";
 import {
   AbortController, abortController, addListener, bag, clearTimeout, cloneRequest,
-  console, consoleError, controllerSignal, document, documentCookie, DOMException, fetch,
+  console, consoleError, controllerSignal, defineProperty, document, documentCookie, DOMException, fetch, field,
   Headers, headersDelete, headersHas, headersSet, inBrowser, isA, keys, location, now, Promise,
   ReadableStream, Request, requestBody, requestHeaders, requestReferrer, requestReferrerPolicy,
   requestMethod, requestSignal, requestUrl, responseStatus, responseText, setTimeout, signalAborted,
@@ -109,14 +109,16 @@ export class AuthClient {
       this.#pump();
     });
     const client = this;
-    // Own properties, so every method works unbound (`const { fetch } = auth`).
-    this.fetch = (input, init) => client.#fetch(input, init);
-    this.login = (credentials) => client.#login(credentials);
-    this.logout = () => client.#logout();
-    this.refresh = () => client.#call(core.REFRESH);
-    this.restore = () => client.#call(core.RESTORE, true);
-    this.onChange = (listener) => client.#onChange(listener);
-    this.free = () => client.#free();
+    // Own properties, so every method works unbound (`const { fetch } = auth`); defined, not
+    // assigned, so no setter a later script put on `Object.prototype` takes them.
+    const own = (name, method) => defineProperty(this, name, field(method));
+    own("fetch", (input, init) => client.#fetch(input, init));
+    own("login", (credentials) => client.#login(credentials));
+    own("logout", () => client.#logout());
+    own("refresh", () => client.#call(core.REFRESH));
+    own("restore", () => client.#call(core.RESTORE, true));
+    own("onChange", (listener) => client.#onChange(listener));
+    own("free", () => client.#free());
   }
 
   /** Whether a token is held. */
@@ -466,10 +468,8 @@ export class AuthClient {
     // already going.
     if (this.#freed || this.#freeing) return;
     this.#freeing = true;
-    if (this.#core !== undefined) {
-      core.handle(this.#core, core.CLOSE, 0, 0, 0, 0);
-      this.#pump();
-    }
+    core.handle(this.#core, core.CLOSE, 0, 0, 0, 0);
+    this.#pump();
     this.#freed = true;
     this.#listeners = bag();
     // Calls the core no longer tracked (none should be left) fail too.
@@ -479,8 +479,8 @@ export class AuthClient {
       this.#finish(ids[i], call);
       call.reject(new AuthError("aborted", FREED));
     }
-    this.#tabs?.close();
-    if (this.#core !== undefined) core.free(this.#core);
+    this.#tabs.close();
+    core.free(this.#core);
   }
 }
 

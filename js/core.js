@@ -4,7 +4,8 @@
 // get a number per client and functions that take and return numbers and non-secret strings,
 // plus `bearerHeader()`, which builds the header value from the token's bytes in place.
 import {
-  decode, decoder, encodeInto, encoder, inBrowser, memoryBuffer, stringIndexOf, Uint8Array, WebAssembly,
+  bag, decode, decoder, defineProperty, encodeInto, encoder, inBrowser, memoryBuffer, responsePrototype,
+  stringIndexOf, Uint8Array, WebAssembly,
 } from "./captured.js";
 import { OUTPUT_AT, POLL, TOKEN_AT, TOKEN_LEN, UNREAD } from "./protocol.js";
 
@@ -31,6 +32,12 @@ export let failure, failureText;
 export function start(text, unpacker, sign, shift, size, check) {
   if (!inBrowser || wasm || failure) return;
   try {
+    // The same lookup would hand a later script every Response that fetch resolves with, the
+    // login and refresh answers unread (a getter on `Object.prototype` can clone and read
+    // them), or hold the promise for good. A `then` of their own that is no function, and
+    // can be neither changed nor removed, ends the lookup there (a Response was never a
+    // thenable). Where another script already fixed one, the client does not start.
+    defineProperty(responsePrototype, "then", bag());
     const { m: room, d: unpack } = new WebAssembly.Instance(new WebAssembly.Module(encoder.encode(unpacker))).exports;
     if (unpack(encoder.encodeInto(text, new Uint8Array(room.buffer)).written, sign, shift) !== check) {
       throw new Error("the core's text was altered (by a minifier, or read with a wrong charset)");

@@ -1,7 +1,7 @@
 // JSON text of the app's own objects (the login credentials), read through own properties
 // only: JSON.stringify would call an `Object.prototype.toJSON` a later script added, and hand
 // it the credentials.
-import { Date, dateToJson, hasOwn, isA, isArray, keys, stringify } from "./captured.js";
+import { Date, dateTime, dateToIso, hasOwn, isA, isArray, keys, stringify } from "./captured.js";
 
 /**
  * `value` as JSON, descending `depth` levels (deeper objects are written `{}`). Values JSON
@@ -16,7 +16,9 @@ export function encode(value, depth) {
   if (type === "number") return value - value === 0 ? "" + value : "null";
   if (type !== "object") return undefined;
   if (depth === 0) return "{}";
-  if (isA(value, Date)) return stringify(dateToJson(value));
+  // As `Date.prototype.toJSON` writes it, without its lookups of `toISOString` and
+  // `Symbol.toPrimitive`, which a later script could answer.
+  if (isA(value, Date)) return dateTime(value) === dateTime(value) ? stringify(dateToIso(value)) : "null";
   if (isArray(value)) {
     let out = "[";
     for (let i = 0; i < value.length; i++) {

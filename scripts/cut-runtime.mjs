@@ -8,8 +8,8 @@
 // whole. What the runtime's code took with it includes core::fmt's integer printing, whose
 // 200-byte digit table ("000102…99") then lies unread in the core's read-only data (about 220
 // bytes of the gzipped module). It is zeroed here once nothing is left that could point into
-// it (no constant, load or store offset, nor data word), and wasm-opt's memory packing then
-// drops the zeros.
+// it (no constant, half of a 64-bit constant, load or store offset, nor data word), and
+// wasm-opt's memory packing then drops the zeros.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -41,7 +41,8 @@ try {
   const tool = (name) => fileURLToPath(new URL(`../node_modules/.bin/${name}`, import.meta.url));
   execFileSync(tool("wasm-metadce"),
     [...features.map((feature) => `--enable-${feature}`), "--graph-file", graph, input, "-o", output], { stdio: ["ignore", "ignore", "inherit"] });
-  const text = execFileSync(tool("wasm-dis"), [...features.map((feature) => `--enable-${feature}`), output], { maxBuffer: 1 << 26 }).toString();
+  // Latin-1: wasm-dis escapes every byte outside printable ASCII, and nothing may shift.
+  const text = execFileSync(tool("wasm-dis"), [...features.map((feature) => `--enable-${feature}`), output], { maxBuffer: 1 << 26 }).toString("latin1");
   zeroUnread(output, text, Buffer.from(DIGIT_TABLE));
 } finally {
   rmSync(dir, { recursive: true, force: true });
@@ -58,17 +59,28 @@ function zeroUnread(path, text, bytes) {
   // Its address in memory: the segment (a `(data $name (i32.const base) "…")` line) holding it.
   const segments = [...text.matchAll(/^ *\(data \$\S+ \(i32\.const (\d+)\) "((?:[^"\\]|\\.)*)"\)$/gm)]
     .map(([line, base, quoted]) => ({ line, base: Number(base), data: unquote(quoted) }));
+  if (segments.length !== text.match(/^ *\(data /gm)?.length) return skip("a data segment has a form not read here");
   const holding = segments.find(({ data }) => data.indexOf(bytes) >= 0);
   if (!holding) return skip("it is not in an active data segment");
-  const start = holding.base + holding.data.indexOf(bytes);
+  const within = holding.data.indexOf(bytes);
+  if (!module.subarray(at - within, at - within + holding.data.length).equals(holding.data)) {
+    return skip("its segment as read from the text is not the one in the module");
+  }
+  const start = holding.base + within;
+  // Not one past its end: that is where the next item starts, which the code does point to.
   const into = (value) => value >= start && value < start + bytes.length;
-  // Words stored in data could be pointers into it; constants and offsets in the code could.
+  // Words stored in data could be pointers into it; constants and offsets in the code could
+  // (both halves of a 64-bit constant: two pointers stored at once).
   for (const { line, data } of segments) {
     for (let i = 0; i + 4 <= data.length; i++) if (into(data.readUInt32LE(i))) return skip("data points into it");
     text = text.replace(line, "");
   }
   for (const [, value] of text.matchAll(/(?:i32\.const |offset=)(-?\d+)/g)) {
-    if (into(Number(value))) return skip("the code points into it");
+    if (into(Number(value) >>> 0)) return skip("the code points into it");
+  }
+  for (const [, value] of text.matchAll(/i64\.const (-?\d+)/g)) {
+    const word = BigInt.asUintN(64, BigInt(value));
+    if (into(Number(word & 0xffffffffn)) || into(Number(word >> 32n))) return skip("the code points into it");
   }
   module.fill(0, at, at + bytes.length);
   writeFileSync(path, module);

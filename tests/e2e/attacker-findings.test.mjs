@@ -1025,3 +1025,96 @@ test("review: an answer over 4 M characters is not read into the core; one under
     await foreign.stop();
   }
 });
+
+test("review: a then getter a later script puts on Object.prototype sees no Response of the client's, and cannot hold a call", TEST_TIMEOUT, async () => {
+  await withPage(async (page) => {
+    await resetJournal();
+    const outcome = await page.evaluate(async () => {
+      window.auth = new T.AuthClient({ timeoutMs: 2000 });
+      // The attacker, after load: every promise resolved with an object asks it for `then`.
+      // Resolving fetch's promise hands this getter the Response, body unread.
+      const RealResponse = Response;
+      const clone = Response.prototype.clone;
+      const text = Response.prototype.text;
+      const bodies = [];
+      let hold = false;
+      Object.defineProperty(Object.prototype, "then", {
+        configurable: true,
+        get() {
+          if (!(this instanceof RealResponse)) return undefined;
+          Reflect.apply(text, Reflect.apply(clone, this, []), []).then((body) => bodies.push(body), () => bodies.push("?"));
+          // A then that never calls back keeps the promise waiting for good.
+          return hold ? () => {} : undefined;
+        },
+      });
+      const results = {};
+      results.login = T.brief(await T.within(() => auth.login({ username: "demo", password: "demo" })));
+      results.call = T.brief(await T.within(() => auth.fetch("/api/me")));
+      await T.fetch("/auth/test/rotate-secret", { method: "POST" }); // the next call: 401, refresh, retry
+      results.afterRotation = T.brief(await T.within(() => auth.fetch("/api/me")));
+      hold = true;
+      results.heldRefresh = T.brief(await T.within(() => auth.refresh(), 4000));
+      results.heldCall = T.brief(await T.within(() => auth.fetch("/api/me"), 4000));
+      await T.sleep(100);
+      delete Object.prototype.then;
+      results.seen = bodies.length;
+      results.tokens = bodies.filter((body) => body.includes("access_token")).length;
+      return results;
+    });
+    assert.deepEqual(outcome, {
+      login: "ok", call: 200, afterRotation: 200, heldRefresh: "ok", heldCall: 200, seen: 0, tokens: 0,
+    });
+  });
+});
+
+test("review: a later script cannot swap AuthError's parent, take the client's methods through Object.prototype setters, or read Date credentials", TEST_TIMEOUT, async () => {
+  await withPage(async (page) => {
+    await resetJournal();
+    const outcome = await page.evaluate(async () => {
+      const results = {};
+      // `super()` finds AuthError's parent when it runs: a throwing one would make every
+      // error of the client throw, and the call that should reject with it hang.
+      try {
+        Object.setPrototypeOf(T.AuthError, function () { throw new Error("attacker"); });
+        results.swapped = "yes";
+      } catch {
+        results.swapped = "refused";
+      }
+      const failing = new T.AuthClient({ loginUrl: "/no-such-endpoint" });
+      results.failedLogin = T.brief(await T.within(() => failing.login({ username: "demo", password: "demo" }), 3000));
+      failing.free();
+      // Setters for the methods' names: an assignment in the constructor would call them.
+      const taken = [];
+      const stolen = Object.create(null);
+      for (const name of ["fetch", "login", "free"]) {
+        Object.defineProperty(Object.prototype, name, { configurable: true, set(method) { taken.push(name); stolen[name] = method; }, get() { return undefined; } });
+      }
+      const auth = new T.AuthClient();
+      for (const name of ["fetch", "login", "free"]) delete Object.prototype[name];
+      results.taken = taken;
+      results.ownFetch = Object.hasOwn(auth, "fetch") && typeof auth.fetch === "function";
+      // A Date in the credentials: Date.prototype.toJSON would ask it for toISOString.
+      const seen = [];
+      const toISOString = Date.prototype.toISOString;
+      Date.prototype.toISOString = function () { seen.push(String(this.getTime())); return Reflect.apply(toISOString, this, []); };
+      // (Where a setter took it, the method it was handed.)
+      const login = Object.hasOwn(auth, "login") ? auth.login : stolen.login;
+      results.login = T.brief(await T.within(() => login({ username: "demo", password: "demo", at: new Date(0) })));
+      Date.prototype.toISOString = toISOString;
+      results.dateSeen = seen;
+      (Object.hasOwn(auth, "free") ? auth.free : stolen.free)();
+      return results;
+    });
+    assert.deepEqual(outcome, {
+      swapped: "refused",
+      failedLogin: "rejected AuthError login_failed: the login endpoint refused the credentials (404)",
+      taken: [],
+      ownFetch: true,
+      login: "ok",
+      dateSeen: [],
+    });
+    const logins = (await fixture.server.journal()).filter((entry) => entry.path === "/auth/login");
+    assert.equal(logins.length, 1);
+    assert.equal(JSON.parse(logins[0].body).at, "1970-01-01T00:00:00.000Z", "the date is sent as toJSON writes it");
+  });
+});
