@@ -39,7 +39,8 @@ export const stringIndexOf = method(g.String, "indexOf");
 export const stringTrim = method(g.String, "trim");
 
 export const Promise = g.Promise;
-export const then = method(g.Promise, "then");
+const promiseThen = describe(g.Promise.prototype, "then").value;
+export const then = uncurry(promiseThen);
 
 export const fetch = g.fetch;
 export const Request = g.Request;
@@ -117,6 +118,19 @@ export const bag = () => create(null);
  *  prototype, so `defineProperty` reads no `get` or `set` a later script put on
  *  `Object.prototype`. */
 export const field = (value) => ({ __proto__: null, value, writable: true, enumerable: true, configurable: true });
+
+/**
+ * A promise for a platform API to follow (what a lock's callback returns): with `then` and
+ * `constructor` of its own, the originals, the API's lookups of both find no replacement a
+ * later script made on `Promise.prototype` (one that dropped the API's callbacks would keep
+ * the lock held for good).
+ */
+export function followed(executor) {
+  const promise = new Promise(executor);
+  defineProperty(promise, "then", field(promiseThen));
+  defineProperty(promise, "constructor", field(Promise));
+  return promise;
+}
 
 /**
  * Calls `fulfilled(value)` or `rejected(error)` once `promise` settles, through the captured

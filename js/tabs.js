@@ -4,7 +4,7 @@
 import {
   AbortController, abortController, addListener, bag, BroadcastChannel, clearTimeout,
   closeChannel, console, consoleInfo, controllerSignal, document, lockManager, messageData,
-  navigator, postMessage, Promise, removeListener, requestLock, setTimeout, then, visibilityState,
+  followed, navigator, postMessage, removeListener, requestLock, setTimeout, then, visibilityState,
 } from "./captured.js";
 
 let saidNoLocks = false;
@@ -66,7 +66,7 @@ export class Tabs {
     const options = bag();
     options.signal = controllerSignal(controller);
     let held = false;
-    const work = () => new Promise((release) => {
+    const work = () => followed((release) => {
       held = true;
       clearTimeout(timer);
       this.#release = release;

@@ -14,7 +14,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { serverAndBrowser, startForeign, startServer } from "./support.mjs";
+import { engine, serverAndBrowser, startForeign, startServer } from "./support.mjs";
 
 const root = new URL("../../", import.meta.url).pathname;
 const pkg = process.env.AUTHFETCH_TEST_PKG ?? join(root, "pkg");
@@ -1116,5 +1116,46 @@ test("review: a later script cannot swap AuthError's parent, take the client's m
     const logins = (await fixture.server.journal()).filter((entry) => entry.path === "/auth/login");
     assert.equal(logins.length, 1);
     assert.equal(JSON.parse(logins[0].body).at, "1970-01-01T00:00:00.000Z", "the date is sent as toJSON writes it");
+  });
+});
+
+// Not in WebKit: WebKitWebDriver awaits each script it runs through `Promise.prototype.then`
+// with native callbacks too, so the hook below stops the test's own driver there.
+const NOT_IN_WEBKIT = { ...TEST_TIMEOUT, skip: engine === "webkit" && "the hook would stop WebKitWebDriver's own scripts" };
+
+test("review: a later script's Promise.prototype.then and constructor cannot keep the cross-tab refresh lock held", NOT_IN_WEBKIT, async () => {
+  await withPage(async (page) => {
+    await resetJournal();
+    await signIn(page, { timeoutMs: 2000 });
+    const outcome = await page.evaluate(async () => {
+      const locks = navigator.locks;
+      const query = LockManager.prototype.query;
+      const held = async () => (await Reflect.apply(query, locks, [])).held.map((lock) => lock.name);
+      // The attacker: the lock is released when the promise the client's callback returned
+      // settles, which the lock manager may learn through `then` (after reading `constructor`,
+      // to cast it): subscriptions made by the platform (its callbacks are native functions)
+      // are dropped. The hooks also stop every `await` in the page, so they are in place only
+      // while the refresh runs, and the test waits through callbacks meanwhile.
+      const then = Promise.prototype.then;
+      const toText = Function.prototype.toString;
+      const native = (fn) => typeof fn === "function" && Reflect.apply(toText, fn, []).includes("[native code]");
+      const constructor = Object.getOwnPropertyDescriptor(Promise.prototype, "constructor");
+      const refresh = await new Promise((finish) => setTimeout(() => {
+        Promise.prototype.then = function (onFulfilled, onRejected) {
+          if (native(onFulfilled) && native(onRejected)) return undefined;
+          return Reflect.apply(then, this, [onFulfilled, onRejected]);
+        };
+        Object.defineProperty(Promise.prototype, "constructor", { configurable: true, get() { return Object; } });
+        Reflect.apply(then, T.within(() => auth.refresh(), 4000), [(result) => setTimeout(() => {
+          Promise.prototype.then = then;
+          Object.defineProperty(Promise.prototype, "constructor", constructor);
+          finish(T.brief(result));
+        }, 100)]);
+      }, 0));
+      const heldAfter = (await held()).filter((name) => name.startsWith("authfetch:"));
+      const again = T.brief(await T.within(() => auth.refresh(), 4000));
+      return { refresh, heldAfter, again };
+    });
+    assert.deepEqual(outcome, { refresh: "ok", heldAfter: [], again: "ok" });
   });
 });
