@@ -5,7 +5,7 @@
 // stops the client from settling a call. The class and its prototype are frozen: `super()`
 // finds its parent through the class's prototype when it runs, so a later script that could
 // swap it would make every error of the client throw instead.
-import { defineProperty, field, freeze } from "./captured.js";
+import { defineProperty, Error, field, freeze, hasOwn, isA } from "./captured.js";
 
 const brand = Symbol.for("authfetch.AuthError");
 
@@ -23,7 +23,7 @@ export class AuthError extends Error {
   }
 
   static [Symbol.hasInstance](value) {
-    return value instanceof Error && value[brand] === true;
+    return isA(value, Error) && hasOwn(value, brand) && value[brand] === true;
   }
 }
 freeze(AuthError);

@@ -8,6 +8,7 @@
 // which neither a later `Function.prototype.call`/`apply` nor `Reflect.apply` reaches, and
 // which allocates no argument array per call.
 const g = globalThis;
+export const global = g;
 const O = g.Object;
 const describe = O.getOwnPropertyDescriptor;
 const call = g.Function.prototype.call;
@@ -27,6 +28,7 @@ export const keys = O.keys;
 export const isArray = g.Array.isArray;
 export const hasOwn = uncurry(O.prototype.hasOwnProperty);
 export const Date = g.Date;
+export const Error = g.Error;
 export const dateTime = method(g.Date, "getTime");
 export const dateToIso = method(g.Date, "toISOString");
 export const defineProperty = O.defineProperty;
@@ -40,7 +42,7 @@ export const stringTrim = method(g.String, "trim");
 
 export const Promise = g.Promise;
 const promiseThen = describe(g.Promise.prototype, "then").value;
-export const then = uncurry(promiseThen);
+const then = uncurry(promiseThen);
 
 export const fetch = g.fetch;
 export const Request = g.Request;
@@ -75,6 +77,14 @@ export const setTimeout = g.setTimeout;
 export const clearTimeout = g.clearTimeout;
 
 export const location = g.location;
+// A page's Location has its members as its own, which no script can replace. In a worker they
+// are getters on WorkerLocation.prototype, which a later script can: there they are captured.
+const workerLocation = (name) => {
+  const read = getter(g.WorkerLocation, name);
+  return read && (() => read(location));
+};
+export const locationHref = workerLocation("href") ?? (() => location.href);
+export const locationOrigin = workerLocation("origin") ?? (() => location.origin);
 export const document = g.document;
 export const documentCookie = getter(g.Document, "cookie");
 export const visibilityState = getter(g.Document, "visibilityState");
@@ -95,6 +105,7 @@ export const urlOrigin = getter(g.URL, "origin");
 export const urlProtocol = getter(g.URL, "protocol");
 export const charCodeAt = method(g.String, "charCodeAt");
 export const toUpperCase = method(g.String, "toUpperCase");
+export const toLowerCase = method(g.String, "toLowerCase");
 export const Uint8Array = g.Uint8Array;
 export const encoder = g.TextEncoder ? new g.TextEncoder() : undefined;
 export const encodeInto = method(g.TextEncoder, "encodeInto");
@@ -119,26 +130,33 @@ export const bag = () => create(null);
  *  `Object.prototype`. */
 export const field = (value) => ({ __proto__: null, value, writable: true, enumerable: true, configurable: true });
 
+/** Gives `promise` an own `constructor` that is undefined: `then` looks it up (for the
+ *  promise it returns), and a getter a later script put on `Promise.prototype` would be
+ *  called with the promise itself, to subscribe to it (a login answer's text) or to throw;
+ *  undefined ends the lookup at the built-in Promise. */
+const unspecies = (promise) => defineProperty(promise, "constructor", field(undefined));
+
 /**
- * A promise for a platform API to follow (what a lock's callback returns): with `then` and
- * `constructor` of its own, the originals, the API's lookups of both find no replacement a
- * later script made on `Promise.prototype` (one that dropped the API's callbacks would keep
- * the lock held for good).
+ * A promise for a platform API to follow (what a lock's callback returns): its own `then`
+ * (the original) and `constructor` (see `unspecies`) leave no lookup to a replacement a later
+ * script made on `Promise.prototype` (one that dropped the API's callbacks would keep the lock
+ * held for good).
  */
 export function followed(executor) {
   const promise = new Promise(executor);
   defineProperty(promise, "then", field(promiseThen));
-  defineProperty(promise, "constructor", field(Promise));
+  unspecies(promise);
   return promise;
 }
 
 /**
  * Calls `fulfilled(value)` or `rejected(error)` once `promise` settles, through the captured
- * `then`, with no value left on a chain (a hooked `Promise.prototype.constructor`, which
- * `then` consults, sees nothing).
+ * `then` and with no lookup left to a later script (see `unspecies`), and with no value left
+ * on a chain.
  */
 export function settled(promise, fulfilled, rejected) {
   try {
+    unspecies(promise);
     then(promise, (value) => { fulfilled(value); }, (error) => { rejected(error); });
   } catch (error) {
     rejected(error);

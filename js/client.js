@@ -5,10 +5,10 @@ import { AuthError } from "./auth-error.js";
 import {
   AbortController, abortController, addListener, bag, clearTimeout, cloneRequest,
   console, consoleError, controllerSignal, defineProperty, document, documentCookie, DOMException, fetch, field,
-  Headers, headersDelete, headersHas, headersSet, inBrowser, isA, keys, location, now, Promise,
+  Headers, headersDelete, headersHas, headersSet, inBrowser, isA, keys, locationHref, locationOrigin, now, Promise,
   ReadableStream, Request, requestBody, requestHeaders, requestReferrer, requestReferrerPolicy,
   requestMethod, requestSignal, requestUrl, responseStatus, responseText, setTimeout, signalAborted,
-  removeListener, settled, signalReason, stringIndexOf, stringSlice, stringTrim, URL, urlHref,
+  removeListener, settled, signalReason, stringIndexOf, stringSlice, stringTrim, toLowerCase, URL, urlHref,
 } from "./captured.js";
 import * as core from "./core.js";
 import { encode } from "./encode.js";
@@ -41,7 +41,7 @@ function rejected(error) {
 /** `url` resolved against the page's location (Location's members cannot be replaced). */
 function absolute(name, url) {
   try {
-    return urlHref(new URL(url, location.href));
+    return urlHref(new URL(url, locationHref()));
   } catch {
     throw new AuthError("invalid_config", name + ' is not a valid URL: "' + url + '"');
   }
@@ -85,7 +85,7 @@ export class AuthClient {
     }
     let config;
     try {
-      config = validate(options, location.origin);
+      config = validate(options, locationOrigin());
     } catch (error) {
       throw isA(error, AuthError) ? error : new AuthError("invalid_config", "options could not be read (a getter or Proxy threw)");
     }
@@ -387,18 +387,26 @@ export class AuthClient {
   }
 
   /** The headers of refresh and logout calls: `refreshHeaders`, and the CSRF double-submit
-   *  (none where the cookie cannot be read). */
+   *  (none where the cookie cannot be read). A record with no prototype, keyed by lower-case
+   *  name (a later one replaces an earlier one, as `Headers.set` would): a `Headers` object
+   *  would be read through `Headers.prototype[Symbol.iterator]`, which a later script can
+   *  replace, to read the CSRF value or drop it. */
   #sessionHeaders() {
-    const headers = new Headers();
+    const headers = bag();
     const { refreshHeaders, csrf } = this.#config;
     for (let i = 0; i < refreshHeaders.length; i++) {
-      headersSet(headers, refreshHeaders[i].name, refreshHeaders[i].value);
+      headers[toLowerCase(refreshHeaders[i].name)] = refreshHeaders[i].value;
     }
     try {
       const value = csrf ? readCookie(csrf.cookie) : undefined;
-      if (value !== undefined) headersSet(headers, csrf.header, value);
+      // Checked on a Headers of its own: a cookie value no header can carry is left out, and
+      // the server's CSRF check decides.
+      if (value !== undefined) {
+        headersSet(new Headers(), csrf.header, value);
+        headers[toLowerCase(csrf.header)] = value;
+      }
     } catch {
-      // A cookie value no header can carry: the server's CSRF check decides.
+      // Left out (above).
     }
     return headers;
   }
@@ -426,8 +434,8 @@ export class AuthClient {
     if (body === undefined || body[0] !== "{") {
       return rejected(new AuthError("invalid_config", "login() takes an object to send as JSON"));
     }
-    const headers = new Headers();
-    headersSet(headers, "content-type", "application/json");
+    const headers = bag();
+    headers["content-type"] = "application/json";
     return this.#callEndpoint(this.#config.loginUrl, headers, body, core.LOGIN, (id, status, text) => {
       core.handle(this.#core, core.LOGIN_ANSWERED, id, status, text ?? core.UNREAD, now());
     });

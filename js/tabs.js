@@ -4,7 +4,7 @@
 import {
   AbortController, abortController, addListener, bag, BroadcastChannel, clearTimeout,
   closeChannel, console, consoleInfo, controllerSignal, document, lockManager, messageData,
-  followed, navigator, postMessage, removeListener, requestLock, setTimeout, then, visibilityState,
+  followed, global, navigator, postMessage, removeListener, requestLock, setTimeout, settled, visibilityState,
 } from "./captured.js";
 
 let saidNoLocks = false;
@@ -40,7 +40,6 @@ export class Tabs {
         }
       }
     }
-    const global = globalThis;
     const shown = () => {
       if (visibilityState(document) === "visible") wake();
     };
@@ -66,18 +65,27 @@ export class Tabs {
     const options = bag();
     options.signal = controllerSignal(controller);
     let held = false;
+    let gaveUp = false;
+    // A lock that comes after the client gave up on it (it can only be granted as its request
+    // is withdrawn) is let go at once: nothing would release it.
     const work = () => followed((release) => {
+      if (gaveUp) return release();
       held = true;
       clearTimeout(timer);
       this.#release = release;
       granted();
     });
-    try {
-      then(requestLock(this.#locks, this.#lockName, options, work), undefined, () => {
-        if (!held) notGranted();
-      });
-    } catch {
+    const giveUp = () => {
+      if (held || gaveUp) return;
+      gaveUp = true;
+      clearTimeout(timer);
+      abortController(controller);
       notGranted();
+    };
+    try {
+      settled(requestLock(this.#locks, this.#lockName, options, work), () => {}, giveUp);
+    } catch {
+      giveUp();
     }
   }
 

@@ -539,6 +539,10 @@ fn a_lock_not_granted_in_time_fails_the_waiters_with_a_timeout() {
     // A late report for the same refresh changes nothing.
     d.m.refresh_failed(ticket, Failure::Timeout);
     assert!(d.drain().is_empty());
+    // Nor does the lock, should it still come: it is released at once, the endpoint not called
+    // (no answer would come to release it).
+    d.m.refresh_permitted(ticket);
+    assert_eq!(d.drain(), [Action::Unlock]);
 }
 
 #[test]

@@ -528,6 +528,10 @@ impl Machine {
         if self.closed || ticket.0 != self.epoch {
             self.actions.push(Action::Unlock);
             self.stale_refresh_ended();
+        } else if !self.refreshing {
+            // The refresh was given up (`refresh_failed`) before the lock came: no answer will
+            // come to release it.
+            self.actions.push(Action::Unlock);
         } else {
             self.actions.push(Action::CallRefresh(ticket));
         }

@@ -1159,3 +1159,103 @@ test("review: a later script's Promise.prototype.then and constructor cannot kee
     assert.deepEqual(outcome, { refresh: "ok", heldAfter: [], again: "ok" });
   });
 });
+
+test("review: a getter a later script puts on Promise.prototype.constructor sees no answer the client reads", TEST_TIMEOUT, async () => {
+  await withPage(async (page) => {
+    await resetJournal();
+    const outcome = await page.evaluate(async () => {
+      window.auth = new T.AuthClient();
+      // `then` asks the promise it subscribes to for its `constructor`: a getter there is
+      // called with that promise, and can subscribe to it too (a login answer's text, a
+      // Response), or throw.
+      const then = Promise.prototype.then;
+      const constructor = Object.getOwnPropertyDescriptor(Promise.prototype, "constructor");
+      const seen = [];
+      let busy = false;
+      Object.defineProperty(Promise.prototype, "constructor", {
+        configurable: true,
+        get() {
+          if (!busy) {
+            busy = true;
+            Reflect.apply(then, this, [(value) => {
+              if (typeof value === "string") seen.push(value);
+              else if (value instanceof Response) Reflect.apply(then, value.clone().text(), [(text) => seen.push(text)]);
+            }, () => {}]);
+            busy = false;
+          }
+          return Promise;
+        },
+      });
+      const results = {};
+      results.login = T.brief(await T.within(() => auth.login({ username: "demo", password: "demo" })));
+      await T.fetch("/auth/test/rotate-secret", { method: "POST" });
+      results.afterRotation = T.brief(await T.within(() => auth.fetch("/api/me")));
+      results.refresh = T.brief(await T.within(() => auth.refresh()));
+      await T.sleep(100);
+      Object.defineProperty(Promise.prototype, "constructor", constructor);
+      results.answersSeen = seen.filter((text) => text.includes("access_token")).length;
+      return results;
+    });
+    assert.deepEqual(outcome, { login: "ok", afterRotation: 200, refresh: "ok", answersSeen: 0 });
+  });
+});
+
+test("review: a Headers iterator a later script replaces neither reads nor drops the refresh's CSRF header", TEST_TIMEOUT, async () => {
+  await withPage(async (page) => {
+    await resetJournal();
+    await fixture.server.control("/auth/test/config", { csrf: true });
+    try {
+      const outcome = await page.evaluate(async () => {
+        window.auth = new T.AuthClient({ csrf: { cookie: "csrf_refresh_token", header: "X-CSRF-TOKEN" }, refreshHeaders: { "X-Requested-With": "authfetch" } });
+        const login = T.brief(await T.within(() => auth.login({ username: "demo", password: "demo" })));
+        // The attacker: what `new Request(url, { headers })` reads from a Headers object, it
+        // reads through this iterator; this one records and yields nothing.
+        const iterator = Headers.prototype[Symbol.iterator];
+        const seen = [];
+        Headers.prototype[Symbol.iterator] = function* () {
+          for (const entry of Reflect.apply(iterator, this, [])) seen.push(entry.join(": "));
+        };
+        const refresh = T.brief(await T.within(() => auth.refresh()));
+        Headers.prototype[Symbol.iterator] = iterator;
+        return { login, refresh, seen: seen.filter((line) => /csrf|requested-with/i.test(line)) };
+      });
+      assert.deepEqual(outcome, { login: "ok", refresh: "ok", seen: [] });
+      const refreshes = (await fixture.server.journal()).filter((entry) => entry.path === "/auth/refresh");
+      assert.equal(refreshes.length, 1);
+      assert.equal(refreshes[0].csrf_header?.length, 43, "the CSRF header arrived");
+    } finally {
+      await fixture.server.control("/auth/test/config", { csrf: false });
+    }
+  });
+});
+
+test("review: replacing globalThis and Error after load stops neither new clients nor instanceof AuthError", TEST_TIMEOUT, async () => {
+  await withPage(async (page) => {
+    await resetJournal();
+    const outcome = await page.evaluate(async () => {
+      const RealError = Error;
+      const results = {};
+      globalThis.Error = function Error() {};
+      try {
+        new T.AuthClient({ timeoutMs: -1 });
+      } catch (error) {
+        results.refused = error instanceof T.AuthError;
+      }
+      globalThis.Error = RealError;
+      const realGlobal = globalThis;
+      globalThis = 0; // eslint-disable-line no-global-assign
+      let made;
+      try {
+        made = new T.AuthClient();
+        results.made = "ok";
+      } catch (error) {
+        results.made = `${error.name}: ${error.message}`;
+      }
+      realGlobal.globalThis = realGlobal;
+      results.login = made ? T.brief(await T.within(() => made.login({ username: "demo", password: "demo" }))) : "no client";
+      made?.free();
+      return results;
+    });
+    assert.deepEqual(outcome, { refused: true, made: "ok", login: "ok" });
+  });
+});
