@@ -137,15 +137,16 @@ export const field = (value) => ({ __proto__: null, value, writable: true, enume
 const unspecies = (promise) => defineProperty(promise, "constructor", field(undefined));
 
 /**
- * A promise for a platform API to follow (what a lock's callback returns): its own `then`
- * (the original) and `constructor` (see `unspecies`) leave no lookup to a replacement a later
- * script made on `Promise.prototype` (one that dropped the API's callbacks would keep the lock
- * held for good).
+ * A promise for a platform API to follow (what a lock's callback returns), with `then` and
+ * `constructor` of its own, the originals: a replacement a later script made on
+ * `Promise.prototype` (one that dropped the API's callbacks would keep the lock held for good)
+ * is not found. `constructor` must be `Promise` itself: that lets the API take the promise as
+ * it is and follow it internally (Firefox looks `then` up otherwise).
  */
 export function followed(executor) {
   const promise = new Promise(executor);
   defineProperty(promise, "then", field(promiseThen));
-  unspecies(promise);
+  defineProperty(promise, "constructor", field(Promise));
   return promise;
 }
 
