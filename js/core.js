@@ -36,7 +36,8 @@ export function start(text, unpacker, sign, shift, size, check) {
     // login and refresh answers unread (a getter on `Object.prototype` can clone and read
     // them), or hold the promise for good. A `then` of their own that is no function, and
     // can be neither changed nor removed, ends the lookup there (a Response was never a
-    // thenable). Where another script already fixed one, the client does not start.
+    // thenable). Where another script already fixed a different one, the client does not
+    // start; a second copy of this package defines the same, which the engine accepts.
     defineProperty(responsePrototype, "then", bag());
     const { m: room, d: unpack } = new WebAssembly.Instance(new WebAssembly.Module(encoder.encode(unpacker))).exports;
     if (unpack(encoder.encodeInto(text, new Uint8Array(room.buffer)).written, sign, shift) !== check) {

@@ -18,7 +18,10 @@ export function encode(value, depth) {
   if (depth === 0) return "{}";
   // As `Date.prototype.toJSON` writes it, without its lookups of `toISOString` and
   // `Symbol.toPrimitive`, which a later script could answer.
-  if (isA(value, Date)) return dateTime(value) === dateTime(value) ? stringify(dateToIso(value)) : "null";
+  if (isA(value, Date)) {
+    const time = dateTime(value);
+    return time === time ? stringify(dateToIso(value)) : "null";
+  }
   if (isArray(value)) {
     let out = "[";
     for (let i = 0; i < value.length; i++) {

@@ -78,7 +78,8 @@ export declare class AuthClient {
 
 /** Optional: the core starts while the package is imported. Resolves with nothing, or rejects
  *  with why the core could not be started in this page (a Content-Security-Policy without
- *  'wasm-unsafe-eval'). `source` is accepted for code written for the versions that loaded a
+ *  'wasm-unsafe-eval', or an engine older than Chrome 114 that compiles no large module
+ *  synchronously). `source` is accepted for code written for the versions that loaded a
  *  separate .wasm file, and ignored. */
 export default function init(
   source?: string | URL | Request | Response | BufferSource | WebAssembly.Module,

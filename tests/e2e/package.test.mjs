@@ -212,6 +212,28 @@ test("where the engine compiles no large module synchronously (Chromium before 1
   assert.match(result.made, /^invalid_config: the client's WebAssembly core could not be started in this page: WebAssembly\.Compile is disallowed/);
 });
 
+test("two copies of the package in one page both start and work", async () => {
+  const result = await inPage(FIXTURE, async () => {
+    // Two module instances, as two bundles (or micro-frontends) that each carry the package.
+    const first = await import("/pkg/index.js");
+    const second = await import("/pkg/index.js?copy=2");
+    const outcome = {};
+    for (const [name, copy] of [["first", first], ["second", second]]) {
+      try {
+        await copy.default();
+        const auth = new copy.AuthClient();
+        await auth.login({ username: "demo", password: "demo" });
+        outcome[name] = (await auth.fetch("/api/me")).status;
+        auth.free();
+      } catch (error) {
+        outcome[name] = `${error.code ?? error.name}: ${error.message}`;
+      }
+    }
+    return { distinct: first !== second, ...outcome };
+  });
+  assert.deepEqual(result, { distinct: true, first: 200, second: 200 });
+});
+
 test("a core text altered on its way (a minifier, a wrong charset) is refused, not run", async () => {
   const altered = join(root, "target/pkg-altered");
   rmSync(altered, { recursive: true, force: true });
