@@ -125,6 +125,18 @@ export const isA = (value, type) => type !== undefined && hasInstance(type, valu
 /** A fresh object with no prototype, so `Object.prototype` getters and setters see nothing. */
 export const bag = () => create(null);
 
+/** A list of our own: no prototype, so no setter a later script put on `Array.prototype` or
+ *  `Object.prototype` sees what is stored in it. */
+export function list() {
+  const items = bag();
+  items.length = 0;
+  return items;
+}
+export const push = (items, item) => {
+  items[items.length] = item;
+  items.length += 1;
+};
+
 /** The descriptor of an own property that holds `value` as an assignment would make it; no
  *  prototype, so `defineProperty` reads no `get` or `set` a later script put on
  *  `Object.prototype`. */

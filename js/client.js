@@ -5,8 +5,8 @@ import { AuthError } from "./auth-error.js";
 import {
   AbortController, abortController, addListener, bag, clearTimeout, cloneRequest,
   console, consoleError, controllerSignal, defineProperty, document, documentCookie, DOMException, fetch, field,
-  Headers, headersDelete, headersHas, headersSet, inBrowser, isA, keys, locationHref, locationOrigin, now, Promise,
-  ReadableStream, Request, requestBody, requestHeaders, requestReferrer, requestReferrerPolicy,
+  Headers, headersDelete, headersHas, headersSet, inBrowser, isA, keys, list, locationHref, locationOrigin, now, Promise,
+  push, ReadableStream, Request, requestBody, requestHeaders, requestReferrer, requestReferrerPolicy,
   requestMethod, requestSignal, requestUrl, responseStatus, responseText, setTimeout, signalAborted,
   removeListener, settled, signalReason, stringIndexOf, stringSlice, stringTrim, toLowerCase, URL, urlHref,
 } from "./captured.js";
@@ -70,6 +70,7 @@ export class AuthClient {
   #tabs;
   #calls = bag();
   #listeners = bag();
+  #toEmit = list();
   #nextCall = 0;
   #nextListener = 0;
   #freed = false;
@@ -217,19 +218,28 @@ export class AuthClient {
     }
   }
 
+  /** Tells every listener `state`. A listener that changes the state again (`logout()` on
+   *  "signed-in") has the new state told after this one, to every listener, so each hears the
+   *  changes in the order they happened. */
   #emit(state) {
-    const listeners = this.#listeners;
-    const ids = keys(listeners);
-    for (let i = 0; i < ids.length && !this.#freed; i++) {
-      const listener = listeners[ids[i]];
-      if (listener === undefined) continue;
-      try {
-        listener(state);
-      } catch (error) {
-        // One listener's exception must not keep the others from hearing the change.
-        if (consoleError) consoleError(console, "authfetch: an onChange listener threw", error);
+    const queue = this.#toEmit;
+    push(queue, state);
+    if (queue.length > 1) return;
+    for (let next = 0; next < queue.length && !this.#freed; next++) {
+      const listeners = this.#listeners;
+      const ids = keys(listeners);
+      for (let i = 0; i < ids.length && !this.#freed; i++) {
+        const listener = listeners[ids[i]];
+        if (listener === undefined) continue;
+        try {
+          listener(queue[next]);
+        } catch (error) {
+          // One listener's exception must not keep the others from hearing the change.
+          if (consoleError) consoleError(console, "authfetch: an onChange listener threw", error);
+        }
       }
     }
+    this.#toEmit = list();
   }
 
   #onChange(listener) {

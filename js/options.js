@@ -4,7 +4,7 @@
 // message names the option.
 import { AuthError } from "./auth-error.js";
 import {
-  bag, charCodeAt, hasOwn, isArray, keys, stringIndexOf, stringTrim, toUpperCase, URL,
+  bag, charCodeAt, hasOwn, isArray, keys, list, push, stringIndexOf, stringTrim, toUpperCase, URL,
   urlHref, urlOrigin, urlProtocol,
 } from "./captured.js";
 
@@ -50,18 +50,6 @@ const isTokenChar = (c) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >=
   || TOKEN_SIGNS[c] === true;
 const isToken = (text) => typeof text === "string" && text.length > 0 && every(text, isTokenChar);
 const isHeaderValue = (text) => every(text, (c) => c === 9 || (c >= 32 && c <= 126));
-
-/** A list of our own: no prototype, so no setter a later script put on `Array.prototype` or
- *  `Object.prototype` sees what is stored in it. */
-function list() {
-  const items = bag();
-  items.length = 0;
-  return items;
-}
-const push = (items, item) => {
-  items[items.length] = item;
-  items.length += 1;
-};
 
 function name(options, key) {
   const value = options[key];

@@ -1524,3 +1524,70 @@ fn a_withdrawn_request_goes_without_a_token_when_the_session_turns_out_over() {
     );
     assert_eq!(d.response(2, 401), Fate::Deliver);
 }
+
+#[test]
+fn calls_waiting_through_a_storm_of_sign_outs_and_sign_ins_are_settled() {
+    // Any script of the origin can post "signed-out" and "signed-in" on the tabs' channel, on
+    // repeat: each sign-out makes the refresh in flight stale, each sign-in makes the session
+    // unknown again, so another refresh follows. The calls waiting must not wait for as long as
+    // that goes on.
+    let mut d = machine();
+    assert_eq!(d.begin(1, T0), Fate::Wait);
+    assert_eq!(d.fate(2, |m| m.refresh(2)), Fate::Wait);
+    assert_eq!(d.fate(3, |m| m.restore(3)), Fate::Wait);
+    let mut ticket = one_ticket(&d.drain());
+    let mut settled = Vec::new();
+    for _round in 0..10 {
+        d.permit(ticket);
+        d.m.heard(Message::SignedOut);
+        d.m.heard(Message::SignedIn);
+        d.answered(ticket, 200, Some(&token_body("stale", Some(60.0))), T0);
+        let actions = d.drain();
+        settled.extend(actions.iter().filter_map(|a| match a {
+            Action::Send { id, bearer } => Some((*id, format!("send {bearer:?}"))),
+            Action::Fail { id, error } => Some((*id, format!("fail {:?}", error.code))),
+            Action::Resolve { id, session } => Some((*id, format!("resolve {session}"))),
+            _ => None,
+        }));
+        match tickets(&actions)[..] {
+            [] => break,
+            [next] => ticket = next,
+            _ => panic!("two refreshes at once: {actions:?}"),
+        }
+    }
+    settled.sort();
+    assert_eq!(
+        settled,
+        [
+            (1, "send None".to_owned()),
+            (2, "fail SessionExpired".to_owned()),
+            (3, "resolve false".to_owned())
+        ],
+        "every call settled, once"
+    );
+    assert!(!d.m.is_authenticated());
+}
+
+#[test]
+fn a_call_waits_through_one_stale_refresh_for_the_session_another_tab_started() {
+    // Another tab signs out and in again while this tab's refresh runs: the answer is stale, and
+    // the calls waiting for it get the new session from the refresh that follows.
+    let mut d = machine();
+    assert_eq!(d.begin(1, T0), Fate::Wait);
+    let stale = one_ticket(&d.drain());
+    d.permit(stale);
+    d.m.heard(Message::SignedOut);
+    d.m.heard(Message::SignedIn);
+    d.answered(stale, 200, Some(&token_body("stale", Some(60.0))), T0);
+    let next = one_ticket(&d.drain());
+    d.grant(next, "fresh", Some(60.0), T0);
+    let actions = d.drain();
+    let Some(Action::Send {
+        id: 1,
+        bearer: Some(fresh),
+    }) = actions.last()
+    else {
+        panic!("{actions:?}")
+    };
+    assert_eq!(d.m.token(*fresh).unwrap().expose(), b"fresh");
+}

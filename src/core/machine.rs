@@ -304,7 +304,15 @@ struct Call {
     retried: bool,
     replay: Replay,
     stage: Stage,
+    /// Refreshes that went stale while it waited.
+    stale_waits: u8,
 }
+
+/// How many stale refreshes a call waits through for the session another tab started (a
+/// sign-out then a sign-in there while this tab's refresh ran) before it is settled from what
+/// is known. Any script of the origin can post both messages on repeat: each sign-out makes the
+/// refresh in flight stale, and each sign-in makes another one needed.
+const STALE_WAITS: u8 = 1;
 
 /// The client's token state, one per `AuthClient`.
 ///
@@ -439,6 +447,7 @@ impl Machine {
             retried: false,
             replay,
             stage,
+            stale_waits: 0,
         });
         match stage {
             Stage::Sent(bearer) => self.actions.push(Action::Send { id, bearer }),
@@ -591,7 +600,7 @@ impl Machine {
             RefreshOutcome::Granted(grant) => {
                 self.install(grant, now_ms);
                 self.report(State::SignedIn);
-                self.dispatch_waiters();
+                self.settle_waiters(false);
             }
             RefreshOutcome::SessionOver => {
                 let had_session =
@@ -604,7 +613,7 @@ impl Machine {
                 } else {
                     self.report(State::SignedOut);
                 }
-                self.dispatch_waiters();
+                self.settle_waiters(false);
             }
             RefreshOutcome::Failed(error) => {
                 let actions = &mut self.actions;
@@ -651,7 +660,7 @@ impl Machine {
                 self.install(grant, now_ms);
                 self.report(State::SignedIn);
                 self.actions.push(Action::Resolve { id, session: true });
-                self.dispatch_waiters();
+                self.settle_waiters(false);
             }
             None => {
                 self.held = None;
@@ -766,7 +775,7 @@ impl Machine {
     /// more is taken back.
     fn stale_refresh_ended(&mut self) {
         self.refreshing = false;
-        self.dispatch_waiters();
+        self.settle_waiters(true);
         if !self.refreshing && self.reported == Some(State::Refreshing) {
             match self.before_refresh {
                 Some(previous) => self.report(previous),
@@ -784,6 +793,7 @@ impl Machine {
             retried: true,
             replay: Replay::Never,
             stage: Stage::Waiting(Waiting::ForOutcome { restore }),
+            stale_waits: 0,
         });
         self.ensure_refresh();
     }
@@ -826,15 +836,24 @@ impl Machine {
     /// Settles every waiting call from the current session, starting another refresh only if
     /// the session is still unknown, or a 401 waits whose token is still the one held (a stale
     /// refresh ended, and a login installed that token after the refresh had started).
-    fn dispatch_waiters(&mut self) {
+    /// `after_stale`: a refresh the calls waited for went stale (see [`STALE_WAITS`]).
+    fn settle_waiters(&mut self, after_stale: bool) {
         let bearer = self.held.as_ref().map(|held| held.bearer);
-        let (session, actions) = (self.session, &mut self.actions);
+        let (known, actions) = (self.session, &mut self.actions);
         let mut still_unknown = false;
         self.calls.retain_mut(|call| {
             let Stage::Waiting(waiting) = call.stage else {
                 return true;
             };
             let id = call.id;
+            if after_stale {
+                call.stale_waits = call.stale_waits.saturating_add(1);
+            }
+            let waited_enough = call.stale_waits > STALE_WAITS;
+            let session = match known {
+                Session::Unknown if waited_enough => Session::Over,
+                _ => known,
+            };
             match (waiting, bearer, session) {
                 (Waiting::ForOutcome { .. }, Some(_), _) => {
                     actions.push(Action::Resolve { id, session: true });

@@ -1259,3 +1259,35 @@ test("review: replacing globalThis and Error after load stops neither new client
     assert.deepEqual(outcome, { refused: true, made: "ok", login: "ok" });
   });
 });
+
+test("review: signed-out and signed-in posted on the tabs' channel on repeat keep no call waiting", TEST_TIMEOUT, async () => {
+  await withPage(async (page, errors) => {
+    await resetJournal();
+    await signIn(page);
+    // Each refresh takes a while, so the script's messages arrive while one runs.
+    await fixture.server.control("/auth/test/refresh-fault", { kind: "slow", ms: 300, count: 50 });
+    const outcome = await page.evaluate(async () => {
+      // Any script of the origin can open the channel the client's tabs talk on.
+      const channel = new BroadcastChannel("authfetch:" + new URL("/auth/refresh", location.href).href);
+      let storming = true;
+      const storm = () => {
+        if (!storming) return;
+        channel.postMessage("signed-out");
+        channel.postMessage("signed-in");
+        setTimeout(storm, 20);
+      };
+      storm();
+      const refreshing = T.within(() => auth.refresh(), 4000);
+      await T.sleep(60); // the session is unknown now: this call waits for a refresh
+      const calling = T.within(() => auth.fetch("/api/me"), 4000);
+      const [refresh, call] = await Promise.all([refreshing, calling]);
+      storming = false;
+      channel.close();
+      await T.sleep(100);
+      const after = T.brief(await T.within(() => auth.fetch("/api/me"), 4000));
+      return { refresh: refresh.settled && refresh.ms < 2000, call: call.settled && call.ms < 2000, after };
+    });
+    assert.deepEqual(outcome, { refresh: true, call: true, after: 200 });
+    assert.deepEqual(errors.filter((e) => TRAP.test(e)), [], "no trap");
+  });
+});

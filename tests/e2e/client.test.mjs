@@ -700,6 +700,24 @@ test("a throwing listener does not stop the others", async () => {
   await finish(page);
 });
 
+test("a listener that changes the state again: every listener hears the changes in order", async () => {
+  const page = await openPage();
+  const heard = await page.evaluate(async () => {
+    const auth = t.client();
+    const first = [];
+    auth.onChange((state) => {
+      first.push(state);
+      if (state === "signed-in") auth.logout();
+    });
+    const second = t.record(auth);
+    await t.login(auth);
+    await t.sleep(200);
+    return { first, second, state: auth.state };
+  });
+  assert.deepEqual(heard, { first: ["signed-in", "signed-out"], second: ["signed-in", "signed-out"], state: "signed-out" });
+  await finish(page);
+});
+
 // ---- the surface additions -----------------------------------------------------------------
 
 test("restore() answers whether a session exists, refreshing only while that is unknown", async () => {
