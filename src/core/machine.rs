@@ -308,10 +308,10 @@ struct Call {
     stale_waits: u8,
 }
 
-/// How many stale refreshes a call waits through for the session another tab started (a
-/// sign-out then a sign-in there while this tab's refresh ran) before it is settled from what
-/// is known. Any script of the origin can post both messages on repeat: each sign-out makes the
-/// refresh in flight stale, and each sign-in makes another one needed.
+/// How many refreshes made stale by another tab's sign-out a call waits through for the session
+/// that tab may start again (a sign-in there while this tab's refresh ran) before it is settled
+/// as after a sign-out. Any script of the origin can post both messages on repeat: each
+/// sign-out makes the refresh in flight stale, and each sign-in makes another one needed.
 const STALE_WAITS: u8 = 1;
 
 /// The client's token state, one per `AuthClient`.
@@ -344,6 +344,8 @@ pub struct Machine {
     next_bearer: u64,
     /// Bumped by every login and logout; a refresh started under another epoch is stale.
     epoch: u64,
+    /// The epoch was last bumped by another tab's sign-out (see [`STALE_WAITS`]).
+    ended_elsewhere: bool,
     refreshing: bool,
     last_wake_refresh_ms: Option<f64>,
     reported: Option<State>,
@@ -364,6 +366,7 @@ impl Machine {
             session: Session::Unknown,
             next_bearer: 0,
             epoch: 0,
+            ended_elsewhere: false,
             refreshing: false,
             last_wake_refresh_ms: None,
             reported: None,
@@ -654,6 +657,7 @@ impl Machine {
     /// (then a refresh follows and decides the call).
     pub fn login_succeeded(&mut self, id: RequestId, grant: Option<Grant>, now_ms: f64) {
         self.epoch += 1;
+        self.ended_elsewhere = false;
         self.actions.push(Action::Broadcast(Message::SignedIn));
         match grant {
             Some(grant) => {
@@ -693,7 +697,10 @@ impl Machine {
             return;
         }
         match message {
-            Message::SignedOut => self.end_session(),
+            Message::SignedOut => {
+                self.end_session();
+                self.ended_elsewhere = true;
+            }
             // Our own token, if any, stays good; without one, the next API call refreshes and
             // picks up the new session lazily.
             Message::SignedIn if self.held.is_none() => self.session = Session::Unknown,
@@ -746,6 +753,7 @@ impl Machine {
 
     fn end_session(&mut self) {
         self.epoch += 1;
+        self.ended_elsewhere = false;
         self.held = None;
         self.session = Session::Over;
         // Calls only wait while a refresh runs; its (now stale) answer settles them.
@@ -775,7 +783,7 @@ impl Machine {
     /// more is taken back.
     fn stale_refresh_ended(&mut self) {
         self.refreshing = false;
-        self.settle_waiters(true);
+        self.settle_waiters(self.ended_elsewhere);
         if !self.refreshing && self.reported == Some(State::Refreshing) {
             match self.before_refresh {
                 Some(previous) => self.report(previous),
@@ -836,7 +844,8 @@ impl Machine {
     /// Settles every waiting call from the current session, starting another refresh only if
     /// the session is still unknown, or a 401 waits whose token is still the one held (a stale
     /// refresh ended, and a login installed that token after the refresh had started).
-    /// `after_stale`: a refresh the calls waited for went stale (see [`STALE_WAITS`]).
+    /// `after_stale`: a refresh the calls waited for went stale by another tab's sign-out (see
+    /// [`STALE_WAITS`]).
     fn settle_waiters(&mut self, after_stale: bool) {
         let bearer = self.held.as_ref().map(|held| held.bearer);
         let (known, actions) = (self.session, &mut self.actions);
