@@ -119,6 +119,21 @@ export const memoryBuffer = getter(W?.Memory, "buffer");
 /** Whether this is a browser (or a worker) the client can run in. */
 export const inBrowser = !!(location && fetch && Request && Headers && W && encoder && decoder);
 
+// Stack for the core. A script can call into the client (a getter, a method, an `online`
+// event it dispatches) with the stack all but used up, so that it overflows inside the wasm
+// core: the overflow unwinds the core half-way through its work, which wedged the client, and
+// in Chromium the error's stack trace handed `Error.prepareStackTrace` the wasm instance (its
+// memory, the token). Before it enters the core from a caller's stack, the client calls a
+// function with this many arguments, which need their room on the stack in every engine and
+// tier: where there is none, that call throws, before anything was entered. The room is some
+// ten times what the deepest synchronous work of an entry (a call sent at once) was seen to need.
+const ROOM = 2048;
+const reflectApply = g.Reflect.apply;
+const room = new g.Array(ROOM).fill(0);
+const nothing = () => {};
+/** Throws a RangeError unless the stack has room for the client's synchronous work. */
+export const ensureRoom = () => reflectApply(nothing, undefined, room);
+
 /** `value instanceof type`, without `Symbol.hasInstance` hooks a later script may add. */
 export const isA = (value, type) => type !== undefined && hasInstance(type, value);
 

@@ -3,7 +3,7 @@
 // core alone. Per call it keeps only what it needs to finish that call.
 import { AuthError } from "./auth-error.js";
 import {
-  AbortController, abortController, addListener, bag, clearTimeout, cloneRequest,
+  AbortController, abortController, addListener, bag, ensureRoom, clearTimeout, cloneRequest,
   console, consoleError, controllerSignal, defineProperty, document, documentCookie, DOMException, fetch, field,
   Headers, headersDelete, headersHas, headersSet, inBrowser, isA, keys, list, locationHref, locationOrigin, now, Promise,
   push, ReadableStream, Request, requestBody, requestHeaders, requestReferrer, requestReferrerPolicy,
@@ -94,6 +94,7 @@ export class AuthClient {
     config.loginUrl = absolute("loginUrl", config.loginUrl);
     config.logoutUrl = absolute("logoutUrl", config.logoutUrl);
     this.#config = config;
+    ensureRoom();
     const made = core.create();
     if (!core.configure(made, config)) {
       core.free(made);
@@ -105,7 +106,9 @@ export class AuthClient {
       core.handle(made, core.HEARD, 0, message, 0, 0);
       this.#pump();
     }, () => {
+      // A wake-up is a hint: one dispatched where the stack has no room is dropped.
       if (this.#freed) return;
+      ensureRoom();
       core.handle(made, core.REVISIT, 0, 0, 0, now());
       this.#pump();
     });
@@ -124,24 +127,28 @@ export class AuthClient {
 
   /** Whether a token is held. */
   get isAuthenticated() {
+    ensureRoom();
     return !this.#freed && core.query(this.#core, core.AUTHENTICATED) === 1;
   }
 
   /** When the held token expires (ms since the epoch), if known. */
   get expiresAt() {
     if (this.#freed) return undefined;
+    ensureRoom();
     const at = core.query(this.#core, core.EXPIRES_AT);
     return at === at ? at : undefined;
   }
 
   /** The state `onChange` last reported; "unknown" before anything was learnt. */
   get state() {
+    ensureRoom();
     return this.#freed ? "signed-out" : core.text(this.#core, core.STATE);
   }
 
   /** `refresh()` or `restore()` (`event`), settled by the core's RESOLVE or FAIL. */
   #call(event, restore) {
     if (this.#freed) return abortedByFree();
+    ensureRoom();
     const id = ++this.#nextCall;
     const call = deferred();
     call.restore = restore;
@@ -234,8 +241,13 @@ export class AuthClient {
         try {
           listener(queue[next]);
         } catch (error) {
-          // One listener's exception must not keep the others from hearing the change.
-          if (consoleError) consoleError(console, "authfetch: an onChange listener threw", error);
+          // One listener's exception must not keep the others from hearing the change (nor
+          // a report that fails leave the client with a dispatch that never ended).
+          try {
+            if (consoleError) consoleError(console, "authfetch: an onChange listener threw", error);
+          } catch {
+            // Not reported.
+          }
         }
       }
     }
@@ -253,11 +265,14 @@ export class AuthClient {
 
   #fetch(input, init) {
     if (this.#freed) return abortedByFree();
+    ensureRoom();
     let request;
     let replayable;
+    let abortable;
     try {
       request = ownRequest(input, init);
       replayable = !streamed(init);
+      abortable = mayAbort(input, init);
     } catch (error) {
       return rejected(error);
     }
@@ -283,8 +298,10 @@ export class AuthClient {
     // Aborting rejects at once, also while the call waits for a refresh. The listener goes
     // when the call ends: a signal with one stays alive as long as the caller's signal does.
     call.signal = signal;
-    call.onAbort = () => this.#aborted(id, call);
-    addListener(signal, "abort", call.onAbort, onceOnly);
+    if (abortable) {
+      call.onAbort = () => this.#aborted(id, call);
+      addListener(signal, "abort", call.onAbort, onceOnly);
+    }
     core.handle(this.#core, core.BEGIN, id, url, (authorized ? 1 : 0) | replay, now());
     this.#pump();
     return call.promise;
@@ -307,6 +324,13 @@ export class AuthClient {
   /** The caller aborted call `id`: reject it now; a refresh it waits for goes on. */
   #aborted(id, call) {
     if (this.#calls[id] !== call) return;
+    try {
+      ensureRoom();
+    } catch {
+      // Dispatched where the stack has no room: taken up again on a stack of its own.
+      setTimeout(() => this.#aborted(id, call), 0);
+      return;
+    }
     this.#finish(id, call);
     const reason = abortReason(call.signal);
     if (call.controller) abortController(call.controller, reason);
@@ -435,6 +459,7 @@ export class AuthClient {
 
   #login(credentials) {
     if (this.#freed) return abortedByFree();
+    ensureRoom();
     let body;
     try {
       body = encode(credentials, 64);
@@ -453,6 +478,7 @@ export class AuthClient {
 
   #logout() {
     if (this.#freed) return abortedByFree();
+    ensureRoom();
     // Local state first and whatever the server says: the user asked to be signed out.
     core.handle(this.#core, core.SIGN_OUT, 0, 0, 0, 0);
     this.#pump();
@@ -485,6 +511,7 @@ export class AuthClient {
     // A listener that frees the client again while the last actions are carried out finds it
     // already going.
     if (this.#freed || this.#freeing) return;
+    ensureRoom();
     this.#freeing = true;
     core.handle(this.#core, core.CLOSE, 0, 0, 0, 0);
     this.#pump();
@@ -510,6 +537,19 @@ export class AuthClient {
 function ownRequest(input, init) {
   if (typeof input === "object" && isA(input, URL)) input = urlHref(input);
   return new Request(input, init);
+}
+
+/**
+ * Whether the caller can abort the request: it passed a signal, or a Request (which has one).
+ * Otherwise the request's signal never aborts, and listening to it cost as much time per call
+ * as the driver's own work.
+ */
+function mayAbort(input, init) {
+  try {
+    return typeof input !== "string" || (init != null && init.signal != null);
+  } catch {
+    return true;
+  }
 }
 
 /** Whether the caller's body is a stream, which cannot be sent twice. */

@@ -33,7 +33,9 @@ export class Tabs {
           this.#channel = new BroadcastChannel("authfetch:" + refreshUrl);
           addListener(this.#channel, "message", (event) => {
             const data = messageData(event);
-            if (typeof data === "string") hear(data);
+            // Only "signed-in" and "signed-out" mean anything; any script of the origin can
+            // post megabytes, which every tab would otherwise copy into its core.
+            if (typeof data === "string" && data.length <= 16) hear(data);
           });
         } catch {
           this.#channel = undefined;

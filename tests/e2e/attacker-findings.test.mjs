@@ -1291,3 +1291,75 @@ test("review: signed-out and signed-in posted on the tabs' channel on repeat kee
     assert.deepEqual(errors.filter((e) => TRAP.test(e)), [], "no trap");
   });
 });
+
+test("review: calls into the client with the stack all but used up neither wedge it nor hand out the wasm instance", { timeout: 180_000 }, async () => {
+  await withPage(async (page, errors) => {
+    await resetJournal();
+    await signIn(page);
+    await page.evaluate(() => {
+      window.other = new T.AuthClient(); // another client of the page, which the attack never calls
+      // V8 hands `Error.prepareStackTrace` the frames of an error's stack, each with its
+      // `this`: a wasm frame's is the instance. Other engines never call it.
+      window.instanceSeen = false;
+      window.hook = (error, sites) => {
+        for (const site of sites) {
+          try {
+            if (site.getThis() instanceof WebAssembly.Instance) window.instanceSeen = true;
+          } catch {}
+        }
+        return "";
+      };
+      window.entries = {
+        isAuthenticated: () => auth.isAuthenticated,
+        state: () => auth.state,
+        "new AuthClient": () => new T.AuthClient().free(),
+      };
+    });
+    const results = {};
+    for (const name of ["isAuthenticated", "state", "new AuthClient"]) {
+      results[name] = await page.evaluate((name) => {
+        const entry = window.entries[name];
+        // Fine steps of depth: one more frame, or 8 bytes more of arguments.
+        const pads = Array.from({ length: 17 }, (_, k) => new Array(k).fill(0));
+        const pad = () => entry();
+        const deep = (n, k) => {
+          if (n > 0) return deep(n - 1, k) + 0;
+          try {
+            pad(...pads[k]);
+          } catch (error) {
+            try { error.stack; } catch {}
+          }
+          return 1;
+        };
+        const at = (n, k) => { try { return deep(n, k); } catch { return -1; } };
+        const started = performance.now();
+        let tries = 0;
+        Error.prepareStackTrace = window.hook;
+        // For 8 s, or until the client is lost or the instance seen: each round finds the
+        // deepest call that does not overflow, then calls the entry from just above it.
+        while (performance.now() - started < 8000 && !window.instanceSeen && auth.state === "signed-in") {
+          let lo = 0, hi = 200_000;
+          while (lo < hi) {
+            const mid = (lo + hi + 1) >> 1;
+            if (at(mid, 0) !== -1) lo = mid;
+            else hi = mid - 1;
+          }
+          for (let n = lo; n > lo - 200 && !window.instanceSeen; n--) for (let k = 0; k < pads.length; k++, tries++) at(n, k);
+        }
+        Error.prepareStackTrace = undefined;
+        return { instance: window.instanceSeen, state: auth.state, tried: tries > 0 };
+      }, name);
+    }
+    const after = await page.evaluate(async () => ({
+      call: T.brief(await T.within(() => auth.fetch("/api/me"), 3000)),
+      others: T.brief(await T.within(() => other.restore(), 3000)),
+    }));
+    const kept = { instance: false, state: "signed-in", tried: true };
+    assert.deepEqual({ results, ...after }, {
+      results: { isAuthenticated: kept, state: kept, "new AuthClient": kept },
+      call: 200,
+      others: "true",
+    });
+    assert.deepEqual(errors.filter((e) => TRAP.test(e)), [], "no trap");
+  });
+});
