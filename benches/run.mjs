@@ -52,12 +52,13 @@ if (!process.env.AUTHFETCH_BENCH_ENGINE) {
 const engine = process.env.AUTHFETCH_BENCH_ENGINE;
 // Storms and tabs are about the logic, which is the same in every engine: Chromium only.
 const everything = engine === "chromium";
-const CLIENTS = ["native", "authfetch", "axios", "ky"];
-const REFRESHING = CLIENTS.filter((c) => c !== "native");
+// "steps" is a reference, not a client: per request only.
+const CLIENTS = ["native", "steps", "authfetch", "axios", "ky"];
+const REFRESHING = CLIENTS.filter((c) => c !== "native" && c !== "steps");
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 // The lifetime tokens get outside the expiry storms (the server's --access-ttl).
 const LONG_TTL = 86400;
-const LABELS = { native: "fetch, header by hand (floor)", authfetch: "authfetch", axios: "axios + axios-auth-refresh", ky: "ky with a refresh hook" };
+const LABELS = { native: "fetch, header by hand (floor)", steps: "fetch, authfetch's platform steps", authfetch: "authfetch", axios: "axios + axios-auth-refresh", ky: "ky with a refresh hook" };
 
 // The server an app would deploy: the release build.
 const cargo = spawnSync("cargo", ["build", "-p", "authfetch-server", "--release", "--locked", "--quiet"], { cwd: root, stdio: "inherit" });

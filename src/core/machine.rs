@@ -304,14 +304,15 @@ struct Call {
     retried: bool,
     replay: Replay,
     stage: Stage,
+    /// Refreshes that went stale while it waited.
+    stale_waits: u8,
 }
 
-/// How many refreshes in a row another tab's sign-out may make stale before the session is
-/// taken as over, as that sign-out said, rather than waited for once more: each sign-in heard
-/// after it makes the session unknown, so another refresh follows. Any script of the origin can
-/// post both messages on repeat, which would otherwise keep the calls waiting for that refresh
-/// for as long as it went on.
-const STALE_REFRESHES: u8 = 1;
+/// How many refreshes made stale by another tab's sign-out a call waits through for the session
+/// that tab may start again (a sign-in there while this tab's refresh ran) before it is settled
+/// as after a sign-out. Any script of the origin can post both messages on repeat: each
+/// sign-out makes the refresh in flight stale, and each sign-in makes another one needed.
+const STALE_WAITS: u8 = 1;
 
 /// The client's token state, one per `AuthClient`.
 ///
@@ -343,11 +344,8 @@ pub struct Machine {
     next_bearer: u64,
     /// Bumped by every login and logout; a refresh started under another epoch is stale.
     epoch: u64,
-    /// The epoch was last bumped by another tab's sign-out.
+    /// The epoch was last bumped by another tab's sign-out (see [`STALE_WAITS`]).
     ended_elsewhere: bool,
-    /// Refreshes made stale by another tab's sign-out since one ended that was not (see
-    /// [`STALE_REFRESHES`]).
-    stale_in_a_row: u8,
     refreshing: bool,
     last_wake_refresh_ms: Option<f64>,
     reported: Option<State>,
@@ -369,7 +367,6 @@ impl Machine {
             next_bearer: 0,
             epoch: 0,
             ended_elsewhere: false,
-            stale_in_a_row: 0,
             refreshing: false,
             last_wake_refresh_ms: None,
             reported: None,
@@ -453,6 +450,7 @@ impl Machine {
             retried: false,
             replay,
             stage,
+            stale_waits: 0,
         });
         match stage {
             Stage::Sent(bearer) => self.actions.push(Action::Send { id, bearer }),
@@ -601,12 +599,11 @@ impl Machine {
             self.stale_refresh_ended();
             return;
         }
-        self.stale_in_a_row = 0;
         match outcome {
             RefreshOutcome::Granted(grant) => {
                 self.install(grant, now_ms);
                 self.report(State::SignedIn);
-                self.dispatch_waiters();
+                self.settle_waiters(false);
             }
             RefreshOutcome::SessionOver => {
                 let had_session =
@@ -619,7 +616,7 @@ impl Machine {
                 } else {
                     self.report(State::SignedOut);
                 }
-                self.dispatch_waiters();
+                self.settle_waiters(false);
             }
             RefreshOutcome::Failed(error) => {
                 let actions = &mut self.actions;
@@ -667,7 +664,7 @@ impl Machine {
                 self.install(grant, now_ms);
                 self.report(State::SignedIn);
                 self.actions.push(Action::Resolve { id, session: true });
-                self.dispatch_waiters();
+                self.settle_waiters(false);
             }
             None => {
                 self.held = None;
@@ -786,13 +783,7 @@ impl Machine {
     /// more is taken back.
     fn stale_refresh_ended(&mut self) {
         self.refreshing = false;
-        if self.ended_elsewhere {
-            self.stale_in_a_row = self.stale_in_a_row.saturating_add(1);
-            if self.stale_in_a_row > STALE_REFRESHES && self.held.is_none() {
-                self.session = Session::Over;
-            }
-        }
-        self.dispatch_waiters();
+        self.settle_waiters(self.ended_elsewhere);
         if !self.refreshing && self.reported == Some(State::Refreshing) {
             match self.before_refresh {
                 Some(previous) => self.report(previous),
@@ -810,6 +801,7 @@ impl Machine {
             retried: true,
             replay: Replay::Never,
             stage: Stage::Waiting(Waiting::ForOutcome { restore }),
+            stale_waits: 0,
         });
         self.ensure_refresh();
     }
@@ -852,15 +844,25 @@ impl Machine {
     /// Settles every waiting call from the current session, starting another refresh only if
     /// the session is still unknown, or a 401 waits whose token is still the one held (a stale
     /// refresh ended, and a login installed that token after the refresh had started).
-    fn dispatch_waiters(&mut self) {
+    /// `after_stale`: a refresh the calls waited for went stale by another tab's sign-out (see
+    /// [`STALE_WAITS`]).
+    fn settle_waiters(&mut self, after_stale: bool) {
         let bearer = self.held.as_ref().map(|held| held.bearer);
-        let (session, actions) = (self.session, &mut self.actions);
+        let (known, actions) = (self.session, &mut self.actions);
         let mut still_unknown = false;
         self.calls.retain_mut(|call| {
             let Stage::Waiting(waiting) = call.stage else {
                 return true;
             };
             let id = call.id;
+            if after_stale {
+                call.stale_waits = call.stale_waits.saturating_add(1);
+            }
+            let waited_enough = call.stale_waits > STALE_WAITS;
+            let session = match known {
+                Session::Unknown if waited_enough => Session::Over,
+                _ => known,
+            };
             match (waiting, bearer, session) {
                 (Waiting::ForOutcome { .. }, Some(_), _) => {
                     actions.push(Action::Resolve { id, session: true });
