@@ -125,8 +125,9 @@ export const inBrowser = !!(location && fetch && Request && Headers && W && enco
 // in Chromium the error's stack trace handed `Error.prepareStackTrace` the wasm instance (its
 // memory, the token). Before it enters the core from a caller's stack, the client calls a
 // function with this many arguments, which need their room on the stack in every engine and
-// tier: where there is none, that call throws, before anything was entered. The room is some
-// ten times what the deepest synchronous work of an entry (a call sent at once) was seen to need.
+// tier: where there is none, that call throws, before anything was entered. 2048 arguments are
+// 16 KB on a 64-bit engine, at least eight times what the deepest entry (`new AuthClient`) was
+// seen to need in Chromium (with 64 the page's cores were still lost; with 256 none was).
 const ROOM = 2048;
 const reflectApply = g.Reflect.apply;
 const room = new g.Array(ROOM).fill(0);

@@ -541,8 +541,8 @@ function ownRequest(input, init) {
 
 /**
  * Whether the caller can abort the request: it passed a signal, or a Request (which has one).
- * Otherwise the request's signal never aborts, and listening to it cost as much time per call
- * as the driver's own work.
+ * Otherwise the request's signal never aborts, and adding and removing the listener were a
+ * sixth of the driver's time per call (a Chromium CPU profile of calls over the network).
  */
 function mayAbort(input, init) {
   try {
