@@ -7,21 +7,27 @@
 // with `request` as `this` (`Function.prototype.call` bound to it, as Node's primordials do),
 // which neither a later `Function.prototype.call`/`apply` nor `Reflect.apply` reaches, and
 // which allocates no argument array per call.
+// Functions written in parentheses, `(function …)` and `((…) => …)`, here and in the other
+// modules, are the ones the module's evaluation and `new AuthClient()` run. V8 compiles a
+// function written so together with the module (in the background, as the module streams in)
+// rather than on the main thread at its first call, where these took 0.7-1.3 ms of Chromium's
+// 5 ms start-up. Minifiers keep the parentheses (esbuild does, for this reason). A class
+// constructor cannot be written so: AuthClient's hands its work to one that is.
 const g = globalThis;
 export const global = g;
 const O = g.Object;
 const describe = O.getOwnPropertyDescriptor;
 const call = g.Function.prototype.call;
-const uncurry = (fn) => (typeof fn === "function" ? g.Reflect.apply(g.Function.prototype.bind, call, [fn]) : undefined);
-const prototypeOf = (type) => (typeof type === "function" ? type.prototype : undefined);
-const getter = (type, name) => {
+const uncurry = ((fn) => (typeof fn === "function" ? g.Reflect.apply(g.Function.prototype.bind, call, [fn]) : undefined));
+const prototypeOf = ((type) => (typeof type === "function" ? type.prototype : undefined));
+const getter = ((type, name) => {
   const prototype = prototypeOf(type);
   return prototype ? uncurry(describe(prototype, name)?.get) : undefined;
-};
-const method = (type, name) => {
+});
+const method = ((type, name) => {
   const prototype = prototypeOf(type);
   return prototype ? uncurry(describe(prototype, name)?.value) : undefined;
-};
+});
 
 export const create = O.create;
 export const keys = O.keys;
@@ -79,10 +85,10 @@ export const clearTimeout = g.clearTimeout;
 export const location = g.location;
 // A page's Location has its members as its own, which no script can replace. In a worker they
 // are getters on WorkerLocation.prototype, which a later script can: there they are captured.
-const workerLocation = (name) => {
+const workerLocation = ((name) => {
   const read = getter(g.WorkerLocation, name);
   return read && (() => read(location));
-};
+});
 export const locationHref = workerLocation("href") ?? (() => location.href);
 export const locationOrigin = workerLocation("origin") ?? (() => location.origin);
 export const document = g.document;
@@ -131,32 +137,32 @@ export const inBrowser = !!(location && fetch && Request && Headers && W && enco
 const ROOM = 2048;
 const reflectApply = g.Reflect.apply;
 const room = new g.Array(ROOM).fill(0);
-const nothing = () => {};
+const nothing = (() => {});
 /** Throws a RangeError unless the stack has room for the client's synchronous work. */
-export const ensureRoom = () => reflectApply(nothing, undefined, room);
+export const ensureRoom = (() => reflectApply(nothing, undefined, room));
 
 /** `value instanceof type`, without `Symbol.hasInstance` hooks a later script may add. */
-export const isA = (value, type) => type !== undefined && hasInstance(type, value);
+export const isA = ((value, type) => type !== undefined && hasInstance(type, value));
 
 /** A fresh object with no prototype, so `Object.prototype` getters and setters see nothing. */
-export const bag = () => create(null);
+export const bag = (() => create(null));
 
 /** A list of our own: no prototype, so no setter a later script put on `Array.prototype` or
  *  `Object.prototype` sees what is stored in it. */
-export function list() {
+export const list = (function list() {
   const items = bag();
   items.length = 0;
   return items;
-}
-export const push = (items, item) => {
+});
+export const push = ((items, item) => {
   items[items.length] = item;
   items.length += 1;
-};
+});
 
 /** The descriptor of an own property that holds `value` as an assignment would make it; no
  *  prototype, so `defineProperty` reads no `get` or `set` a later script put on
  *  `Object.prototype`. */
-export const field = (value) => ({ __proto__: null, value, writable: true, enumerable: true, configurable: true });
+export const field = ((value) => ({ __proto__: null, value, writable: true, enumerable: true, configurable: true }));
 
 /** Gives `promise` an own `constructor` that is undefined: `then` looks it up (for the
  *  promise it returns), and a getter a later script put on `Promise.prototype` would be

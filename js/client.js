@@ -13,7 +13,7 @@ import {
 import * as core from "./core.js";
 import { encode } from "./encode.js";
 import { validate } from "./options.js";
-import { Tabs } from "./tabs.js";
+import { tabs } from "./tabs.js";
 
 const FREED = "the client was freed";
 const abortedByFree = () => rejected(new AuthError("aborted", FREED));
@@ -39,13 +39,43 @@ function rejected(error) {
 }
 
 /** `url` resolved against the page's location (Location's members cannot be replaced). */
-function absolute(name, url) {
+const absolute = (function absolute(name, url) {
   try {
     return urlHref(new URL(url, locationHref()));
   } catch {
     throw new AuthError("invalid_config", name + ' is not a valid URL: "' + url + '"');
   }
-}
+});
+
+/** A new client's options, checked and resolved, and its core, configured with them: a bag
+ *  of `config` and `core` (see the constructor). */
+const prepare = (function prepare(options) {
+  if (!inBrowser) {
+    throw new AuthError("invalid_config", "AuthClient needs a browser (fetch, Request, location and WebAssembly); create it in the page, not during server-side rendering");
+  }
+  if (core.failure !== undefined) {
+    throw new AuthError("invalid_config", "the client's WebAssembly core could not be started in this page" + core.failureText, { cause: core.failure });
+  }
+  let config;
+  try {
+    config = validate(options, locationOrigin());
+  } catch (error) {
+    throw isA(error, AuthError) ? error : new AuthError("invalid_config", "options could not be read (a getter or Proxy threw)");
+  }
+  config.refreshUrl = absolute("refreshUrl", config.refreshUrl);
+  config.loginUrl = absolute("loginUrl", config.loginUrl);
+  config.logoutUrl = absolute("logoutUrl", config.logoutUrl);
+  ensureRoom();
+  const made = core.create();
+  if (!core.configure(made, config)) {
+    core.free(made);
+    throw new AuthError("invalid_config", "the options could not be handed to the core");
+  }
+  const prepared = bag();
+  prepared.config = config;
+  prepared.core = made;
+  return prepared;
+});
 
 /** The value of the page-readable cookie `name`. */
 function readCookie(name) {
@@ -78,30 +108,10 @@ export class AuthClient {
 
   /** Validates `options` and holds no token yet. */
   constructor(options) {
-    if (!inBrowser) {
-      throw new AuthError("invalid_config", "AuthClient needs a browser (fetch, Request, location and WebAssembly); create it in the page, not during server-side rendering");
-    }
-    if (core.failure !== undefined) {
-      throw new AuthError("invalid_config", "the client's WebAssembly core could not be started in this page" + core.failureText, { cause: core.failure });
-    }
-    let config;
-    try {
-      config = validate(options, locationOrigin());
-    } catch (error) {
-      throw isA(error, AuthError) ? error : new AuthError("invalid_config", "options could not be read (a getter or Proxy threw)");
-    }
-    config.refreshUrl = absolute("refreshUrl", config.refreshUrl);
-    config.loginUrl = absolute("loginUrl", config.loginUrl);
-    config.logoutUrl = absolute("logoutUrl", config.logoutUrl);
+    const { config, core: made } = prepare(options);
     this.#config = config;
-    ensureRoom();
-    const made = core.create();
-    if (!core.configure(made, config)) {
-      core.free(made);
-      throw new AuthError("invalid_config", "the options could not be handed to the core");
-    }
     this.#core = made;
-    this.#tabs = new Tabs(config.refreshUrl, config.crossTab, (message) => {
+    this.#tabs = tabs(config.refreshUrl, config.crossTab, (message) => {
       if (this.#freed) return;
       core.handle(made, core.HEARD, 0, message, 0, 0);
       this.#pump();

@@ -29,7 +29,7 @@ export let failure, failureText;
  * that compiles no module over 4 KB synchronously (Chromium before 114) gets the RangeError
  * as the reason, not a core.
  */
-export function start(text, unpacker, sign, shift, size, check) {
+export const start = (function start(text, unpacker, sign, shift, size, check) {
   if (!inBrowser || wasm || failure) return;
   try {
     // The same lookup would hand a later script every Response that fetch resolves with, the
@@ -52,11 +52,11 @@ export function start(text, unpacker, sign, shift, size, check) {
     failureText = stringIndexOf(message, "unsafe-eval") >= 0 || stringIndexOf(message, "CSP") >= 0
       ? " (a Content-Security-Policy needs 'wasm-unsafe-eval' in script-src)" : ": " + message;
   }
-}
+});
 
-function view(at, length) {
+const view = (function view(at, length) {
   return new Uint8Array(memoryBuffer(memory), at, length);
-}
+});
 
 // One client's core is the number `create()` returns; the functions below take it first.
 
@@ -81,12 +81,12 @@ const MOST = 1 << 22;
 
 /** Writes `text` to the core's input; returns the number of bytes written, or UNREAD (-1) for
  *  text over MOST, which every event that carries text reads as none. */
-function write(core, text) {
+const write = (function write(core, text) {
   if (text.length > MOST) return UNREAD;
   const room = text.length * 3;
   const at = wasm.core_input(core, room);
   return encodeInto(encoder, text, view(at, room)).written;
-}
+});
 
 /** Text `which` (see the constants above), decoded. */
 export function text(core, which) {
@@ -102,8 +102,8 @@ export function bearerHeader(core) {
 }
 
 /** Hands the core the options it decides with; false if it refused them. */
-export function configure(core, config) {
+export const configure = (function configure(core, config) {
   let lines = config.tokenField + "\n" + (config.loginTokenField ?? "") + "\n" + config.expiresInField;
   for (let i = 0; i < config.apiOrigins.length; i++) lines += "\n" + config.apiOrigins[i];
   return wasm.core_configure(core, write(core, lines), config.refreshLeewayMs, config.timeoutMs) !== 0;
-}
+});

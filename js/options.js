@@ -51,7 +51,7 @@ const isTokenChar = (c) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >=
 const isToken = (text) => typeof text === "string" && text.length > 0 && every(text, isTokenChar);
 const isHeaderValue = (text) => every(text, (c) => c === 9 || (c >= 32 && c <= 126));
 
-function name(options, key) {
+const name = (function name(options, key) {
   const value = options[key];
   if (value === undefined && DEFAULTS[key] !== undefined) return DEFAULTS[key];
   if (typeof value !== "string" || stringTrim(value) === "") {
@@ -60,11 +60,11 @@ function name(options, key) {
   // A line break would split the core's configuration text; no field or URL has one.
   if (stringIndexOf(value, "\n") >= 0) throw invalid(key + " must not contain a line break");
   return value;
-}
+});
 
 /** `text` as a serialised origin (scheme://host[:port], normalised by the URL parser as
  *  `Request.url` is), or `undefined` and why not in `out.why`. */
-function origin(text, out) {
+const origin = (function origin(text, out) {
   if (stringTrim(text) === "null") {
     out.why = '"null" (an opaque origin) can never match';
     return undefined;
@@ -88,10 +88,10 @@ function origin(text, out) {
     return undefined;
   }
   return part(urlOrigin);
-}
+});
 
 /** Validates `options` for a page at `pageOrigin`; returns the configuration. */
-export function validate(options, pageOrigin) {
+export const validate = (function validate(options, pageOrigin) {
   if (options === undefined || options === null) options = bag();
   else if (typeof options !== "object" || isArray(options)) throw invalid("options must be an object, got " + kind(options));
   let own;
@@ -150,9 +150,9 @@ export function validate(options, pageOrigin) {
   if (typeof crossTab !== "boolean") throw invalid("crossTab must be true or false");
   config.crossTab = crossTab;
   return config;
-}
+});
 
-function apiOrigins(value, pageOrigin) {
+const apiOrigins = (function apiOrigins(value, pageOrigin) {
   if (value === undefined) {
     const page = origin(pageOrigin, bag());
     if (page === undefined) throw invalid("apiOrigins is required: this page has no origin to default to (" + pageOrigin + ")");
@@ -173,9 +173,9 @@ function apiOrigins(value, pageOrigin) {
     push(origins, parsed);
   }
   return origins;
-}
+});
 
-function refreshHeaders(value) {
+const refreshHeaders = (function refreshHeaders(value) {
   const pairs = list();
   if (value === undefined) return pairs;
   if (value === null || typeof value !== "object" || isArray(value)) {
@@ -194,9 +194,9 @@ function refreshHeaders(value) {
     push(pairs, pair);
   }
   return pairs;
-}
+});
 
-function csrf(value) {
+const csrf = (function csrf(value) {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== "object" || isArray(value)) throw invalid("csrf must be { cookie, header } or null");
   const cookie = hasOwn(value, "cookie") ? value.cookie : undefined;
@@ -204,4 +204,4 @@ function csrf(value) {
   if (!isToken(cookie)) throw invalid("csrf.cookie must be a cookie name");
   if (!isToken(header)) throw invalid("csrf.header must be a header name");
   return { __proto__: null, cookie, header };
-}
+});

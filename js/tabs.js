@@ -9,56 +9,47 @@ import {
 
 let saidNoLocks = false;
 
-export class Tabs {
-  #locks;
-  #lockName;
-  #channel;
-  #release;
-  #stopWake;
-
-  /**
-   * For the refresh endpoint at `refreshUrl` (absolute). `hear(message)` is called with what
-   * other tabs say, `wake()` when the page is shown again or the network comes back.
-   */
-  constructor(refreshUrl, crossTab, hear, wake) {
-    if (crossTab) {
-      this.#locks = navigator && lockManager && requestLock ? lockManager(navigator) : undefined;
-      if (this.#locks) this.#lockName = "authfetch:refresh:" + refreshUrl;
-      else if (!saidNoLocks && consoleInfo) {
-        saidNoLocks = true;
-        consoleInfo(console, "authfetch: the Web Locks API is not available, so refresh is single-flight within each tab only");
-      }
-      if (BroadcastChannel) {
-        try {
-          this.#channel = new BroadcastChannel("authfetch:" + refreshUrl);
-          addListener(this.#channel, "message", (event) => {
-            const data = messageData(event);
-            // Only "signed-in" and "signed-out" mean anything; any script of the origin can
-            // post megabytes, which every tab would otherwise copy into its core.
-            if (typeof data === "string" && data.length <= 16) hear(data);
-          });
-        } catch {
-          this.#channel = undefined;
-        }
+/**
+ * The tabs of the refresh endpoint at `refreshUrl` (absolute), as `lock`, `unlock`, `say` and
+ * `close`. `hear(message)` is called with what other tabs say, `wake()` when the page is shown
+ * again or the network comes back.
+ */
+export const tabs = (function tabs(refreshUrl, crossTab, hear, wake) {
+  let locks, lockName, channel, release;
+  if (crossTab) {
+    locks = navigator && lockManager && requestLock ? lockManager(navigator) : undefined;
+    if (locks) lockName = "authfetch:refresh:" + refreshUrl;
+    else if (!saidNoLocks && consoleInfo) {
+      saidNoLocks = true;
+      consoleInfo(console, "authfetch: the Web Locks API is not available, so refresh is single-flight within each tab only");
+    }
+    if (BroadcastChannel) {
+      try {
+        channel = new BroadcastChannel("authfetch:" + refreshUrl);
+        addListener(channel, "message", (event) => {
+          const data = messageData(event);
+          // Only "signed-in" and "signed-out" mean anything; any script of the origin can
+          // post megabytes, which every tab would otherwise copy into its core.
+          if (typeof data === "string" && data.length <= 16) hear(data);
+        });
+      } catch {
+        channel = undefined;
       }
     }
-    const shown = () => {
-      if (visibilityState(document) === "visible") wake();
-    };
-    if (document && visibilityState) addListener(document, "visibilitychange", shown);
-    if (addListener) addListener(global, "online", wake);
-    this.#stopWake = () => {
-      if (document && visibilityState) removeListener(document, "visibilitychange", shown);
-      if (removeListener) removeListener(global, "online", wake);
-    };
   }
+  const shown = () => {
+    if (visibilityState(document) === "visible") wake();
+  };
+  if (document && visibilityState) addListener(document, "visibilitychange", shown);
+  if (addListener) addListener(global, "online", wake);
 
+  const self = bag();
   /**
    * Runs `granted()` once the refresh lock is held (at once without one); `notGranted()` when
    * it was not granted within `timeoutMs`. The lock is held until `unlock()`.
    */
-  lock(timeoutMs, granted, notGranted) {
-    if (!this.#locks) {
+  self.lock = (timeoutMs, granted, notGranted) => {
+    if (!locks) {
       granted();
       return;
     }
@@ -70,11 +61,11 @@ export class Tabs {
     let gaveUp = false;
     // A lock that comes after the client gave up on it (it can only be granted as its request
     // is withdrawn) is let go at once: nothing would release it.
-    const work = () => followed((release) => {
-      if (gaveUp) return release();
+    const work = () => followed((letGo) => {
+      if (gaveUp) return letGo();
       held = true;
       clearTimeout(timer);
-      this.#release = release;
+      release = letGo;
       granted();
     });
     const giveUp = () => {
@@ -85,29 +76,28 @@ export class Tabs {
       notGranted();
     };
     try {
-      settled(requestLock(this.#locks, this.#lockName, options, work), () => {}, giveUp);
+      settled(requestLock(locks, lockName, options, work), () => {}, giveUp);
     } catch {
       giveUp();
     }
-  }
-
+  };
   /** Releases the refresh lock, if held. */
-  unlock() {
-    const release = this.#release;
-    this.#release = undefined;
-    release?.();
-  }
-
+  self.unlock = () => {
+    const held = release;
+    release = undefined;
+    held?.();
+  };
   /** Tells the other tabs `message`. */
-  say(message) {
-    if (this.#channel) postMessage(this.#channel, message);
-  }
-
+  self.say = (message) => {
+    if (channel) postMessage(channel, message);
+  };
   /** Stops listening (the client was freed). */
-  close() {
-    this.unlock();
-    this.#stopWake();
-    if (this.#channel) closeChannel(this.#channel);
-    this.#channel = undefined;
-  }
-}
+  self.close = () => {
+    self.unlock();
+    if (document && visibilityState) removeListener(document, "visibilitychange", shown);
+    if (removeListener) removeListener(global, "online", wake);
+    if (channel) closeChannel(channel);
+    channel = undefined;
+  };
+  return self;
+});
