@@ -19,8 +19,9 @@ const OTHERS = "#9ca3af";
 /** One horizontal bar panel: rows of { label, value, note, ours }. */
 function panel(title, subtitle, rows, format) {
   const width = 560;
-  const labelWidth = 190;
-  const barArea = width - labelWidth - 240;
+  // Wide enough for the longest label, the reference row's.
+  const labelWidth = 220;
+  const barArea = width - labelWidth - 250;
   const max = Math.max(...rows.map((r) => r.value), 1e-9);
   const height = 58 + rows.length * 26;
   const bars = rows.map((row, i) => {
