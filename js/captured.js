@@ -8,11 +8,11 @@
 // which neither a later `Function.prototype.call`/`apply` nor `Reflect.apply` reaches, and
 // which allocates no argument array per call.
 // Functions written in parentheses, `(function …)` and `((…) => …)`, here and in the other
-// modules, are the ones the module's evaluation and `new AuthClient()` run. V8 compiles a
-// function written so together with the module (in the background, as the module streams in)
-// rather than on the main thread at its first call, where these took 0.7-1.3 ms of Chromium's
-// 5 ms start-up. Minifiers keep the parentheses (esbuild does, for this reason). A class
-// constructor cannot be written so: AuthClient's hands its work to one that is.
+// modules, are the main ones the module's evaluation, `init()` and `new AuthClient()` run. V8
+// compiles a function written so together with the module (in the background, as the module
+// streams in) rather than on the main thread at its first call, where these took 0.7-1.3 ms of
+// Chromium's 5 ms start-up. esbuild and Rollup (so Vite) keep the parentheses when they
+// minify. A class constructor cannot be written so: AuthClient's hands its work to one that is.
 const g = globalThis;
 export const global = g;
 const O = g.Object;

@@ -19,6 +19,7 @@ start(core, unpacker, sign, shift, size, check);
  * this page: it was started while this module evaluated, so this only reports. `source` (from
  * the versions that loaded a separate .wasm file) is ignored.
  */
-export default (function init() {
+const init = (function init() {
   return new Promise((resolve, reject) => (failure === undefined ? resolve() : reject(failure)));
 });
+export default init;
