@@ -10,9 +10,10 @@
 // Functions written in parentheses, `(function …)` and `((…) => …)`, here and in the other
 // modules, are the main ones the module's evaluation, `init()` and `new AuthClient()` run. V8
 // compiles a function written so together with the module (in the background, as the module
-// streams in) rather than on the main thread at its first call, where these took 0.7-1.3 ms of
-// Chromium's 5 ms start-up. esbuild and Rollup (so Vite) keep the parentheses when they
-// minify. A class constructor cannot be written so: AuthClient's hands its work to one that is.
+// streams in) rather than on the main thread at its first call, where these took 0.2-1 ms of
+// Chromium's 3-5 ms start-up (README, Start-up). esbuild and Rollup (so Vite) keep the
+// parentheses when they minify. A class constructor cannot be written so: AuthClient's hands
+// its work to one that is.
 const g = globalThis;
 export const global = g;
 const O = g.Object;

@@ -71,10 +71,7 @@ const prepare = (function prepare(options) {
     core.free(made);
     throw new AuthError("invalid_config", "the options could not be handed to the core");
   }
-  const prepared = bag();
-  prepared.config = config;
-  prepared.core = made;
-  return prepared;
+  return { __proto__: null, config, core: made };
 });
 
 /** The value of the page-readable cookie `name`. */

@@ -83,9 +83,9 @@ export const tabs = (function tabs(refreshUrl, crossTab, hear, wake) {
   };
   /** Releases the refresh lock, if held. */
   self.unlock = () => {
-    const held = release;
+    const letGo = release;
     release = undefined;
-    held?.();
+    letGo?.();
   };
   /** Tells the other tabs `message`. */
   self.say = (message) => {
