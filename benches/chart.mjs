@@ -1,4 +1,4 @@
-// Draws the README's chart, docs/benchmarks.png, from the figures the last runs of
+// Draws the chart of docs/benchmarks.md, docs/benchmarks.png, from the figures the last runs of
 // benches/run.mjs and benches/size.mjs wrote to target/bench-results/. Rendered as SVG in
 // Debian's Chromium and screenshotted, so nothing beyond the benchmarks' own tools is needed.
 // Run:  node benches/run.mjs && node benches/size.mjs && node benches/chart.mjs

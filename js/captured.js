@@ -110,6 +110,7 @@ export const URL = g.URL;
 export const urlHref = getter(g.URL, "href");
 export const urlOrigin = getter(g.URL, "origin");
 export const urlProtocol = getter(g.URL, "protocol");
+export const urlPathname = getter(g.URL, "pathname");
 export const charCodeAt = method(g.String, "charCodeAt");
 export const toUpperCase = method(g.String, "toUpperCase");
 export const toLowerCase = method(g.String, "toLowerCase");

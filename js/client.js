@@ -9,8 +9,10 @@ import {
   push, ReadableStream, Request, requestBody, requestHeaders, requestReferrer, requestReferrerPolicy,
   requestMethod, requestSignal, requestUrl, responseStatus, responseText, setTimeout, signalAborted,
   removeListener, settled, signalReason, stringIndexOf, stringSlice, stringTrim, toLowerCase, URL, urlHref,
+  urlOrigin,
 } from "./captured.js";
 import * as core from "./core.js";
+import { actionLine, callName, inputLine, say, waits, where } from "./debug.js";
 import { encode } from "./encode.js";
 import { validate } from "./options.js";
 import { tabs } from "./tabs.js";
@@ -74,6 +76,31 @@ const prepare = (function prepare(options) {
   return { __proto__: null, config, core: made };
 });
 
+/**
+ * Why a call to `url` most likely got no answer, where it went to another origin than the
+ * page's: the browser's CORS check (or mixed content), which fetch reports as a bare TypeError.
+ * `api`: an API call, `signed` when it carried the token (its preflight must allow the
+ * Authorization header); the endpoints' calls carry cookies (the answer must allow
+ * credentials, for this origin by name).
+ */
+function elsewhere(url, api, signed) {
+  const page = locationOrigin();
+  let target;
+  try {
+    target = urlOrigin(new URL(url));
+  } catch {
+    return "";
+  }
+  if (target === page) return "";
+  if (stringIndexOf(page, "https:") === 0 && stringIndexOf(target, "http:") === 0) {
+    return "; this https page cannot call an http URL (mixed content)";
+  }
+  return "; it is on another origin than this page (" + page + "), so the browser most likely refused it on CORS: the answers there must allow this origin"
+    + (!api ? " by name, not *, with Access-Control-Allow-Credentials: true"
+      : signed ? " and the Authorization header (Access-Control-Allow-Origin, Access-Control-Allow-Headers)"
+        : " (Access-Control-Allow-Origin)");
+}
+
 /** The value of the page-readable cookie `name`. */
 function readCookie(name) {
   const cookies = document && documentCookie ? documentCookie(document) : "";
@@ -102,6 +129,8 @@ export class AuthClient {
   #nextListener = 0;
   #freed = false;
   #freeing = false;
+  /** What the last refresh that got no answer failed with (the `cause` of its errors). */
+  #refreshCause;
 
   /** Validates `options` and holds no token yet. */
   constructor(options) {
@@ -110,14 +139,12 @@ export class AuthClient {
     this.#core = made;
     this.#tabs = tabs(config.refreshUrl, config.crossTab, (message) => {
       if (this.#freed) return;
-      core.handle(made, core.HEARD, 0, message, 0, 0);
-      this.#pump();
+      this.#input(core.HEARD, 0, message, 0, 0);
     }, () => {
       // A wake-up is a hint: one dispatched where the stack has no room is dropped.
       if (this.#freed) return;
       ensureRoom();
-      core.handle(made, core.REVISIT, 0, 0, 0, now());
-      this.#pump();
+      this.#input(core.REVISIT, 0, 0, 0, now());
     });
     const client = this;
     // Own properties, so every method works unbound (`const { fetch } = auth`); defined, not
@@ -159,10 +186,20 @@ export class AuthClient {
     const id = ++this.#nextCall;
     const call = deferred();
     call.restore = restore;
+    call.name = restore ? "restore()" : "refresh()";
     this.#calls[id] = call;
-    core.handle(this.#core, event, id, 0, 0, 0);
-    this.#pump();
+    this.#input(event, id, 0, 0, 0);
     return call.promise;
+  }
+
+  /** Reports input `event` to the core (see `core.handle`) and carries out what it decides. */
+  #input(event, subject, a, b, at) {
+    if (this.#config.debug) {
+      const line = inputLine(event, this.#calls[subject], a);
+      if (line !== undefined) say(line);
+    }
+    core.handle(this.#core, event, subject, a, b, at);
+    this.#pump();
   }
 
   /** Carries out every action the core has decided, in order. */
@@ -173,6 +210,7 @@ export class AuthClient {
       if (kind === 0) return;
       const id = core.query(made, core.SUBJECT);
       const call = this.#calls[id];
+      if (this.#config.debug) this.#tell(kind, call);
       switch (kind) {
         case core.SEND:
           if (call) this.#send(id, call, core.bearerHeader(made));
@@ -195,7 +233,14 @@ export class AuthClient {
         case core.FAIL:
           if (call) {
             this.#finish(id, call);
-            const error = new AuthError(core.text(made, core.POLLED_CODE), core.text(made, core.POLLED), call.cause === undefined ? undefined : { cause: call.cause });
+            let error;
+            try {
+              error = this.#error(call);
+            } catch {
+              // The words alone (no stack left for more, say): the call settles all the same.
+              error = new AuthError(core.text(made, core.POLLED_CODE), core.text(made, core.POLLED));
+            }
+            if (this.#config.debug) say(callName(call) + ": rejected: " + error.message);
             call.reject(error);
           }
           break;
@@ -208,12 +253,10 @@ export class AuthClient {
         case core.START_REFRESH:
           this.#tabs.lock(this.#config.timeoutMs, () => {
             if (this.#freed) return this.#tabs.unlock();
-            core.handle(made, core.REFRESH_PERMITTED, id, 0, 0, 0);
-            this.#pump();
+            this.#input(core.REFRESH_PERMITTED, id, 0, 0, 0);
           }, () => {
             if (this.#freed) return;
-            core.handle(made, core.REFRESH_FAILED, id, core.LOCK_NOT_GRANTED, 0, 0);
-            this.#pump();
+            this.#input(core.REFRESH_FAILED, id, core.LOCK_NOT_GRANTED, 0, 0);
           });
           break;
         case core.CALL_REFRESH:
@@ -230,6 +273,58 @@ export class AuthClient {
           break;
       }
     }
+  }
+
+  /** The debug line for action `kind` about `call` (the polled action's operands are read).
+   *  `call` may be gone (a caller's abort during a listener): a line never stops the pump. */
+  #tell(kind, call) {
+    try {
+      const made = this.#core;
+      const detail = kind === core.SEND ? core.carriesToken(made)
+        : kind === core.DELIVER ? (call ? responseStatus(call.response) : 0)
+        : kind === core.EMIT || kind === core.BROADCAST ? core.text(made, core.POLLED)
+        : kind === core.CALL_REFRESH ? where(this.#config.refreshMethod, this.#config.refreshUrl)
+        : kind === core.START_REFRESH ? this.#tabs.locked : undefined;
+      const line = actionLine(kind, call, detail);
+      if (line !== undefined) say(line);
+    } catch {
+      // Not told.
+    }
+  }
+
+  /**
+   * The polled `Fail` as an AuthError: the core's words; for a call that failed, where it went
+   * (the core is not told the endpoints' URLs) and, when a call to another origin got no
+   * answer, the likely cause; and the platform's error (from fetch) as `cause`.
+   */
+  #error(call) {
+    const made = this.#core;
+    const config = this.#config;
+    const endpoint = core.query(made, core.ENDPOINT);
+    let message = core.text(made, core.POLLED);
+    let cause = call.cause;
+    let method = "POST";
+    let url;
+    if (endpoint === core.API) {
+      method = requestMethod(call.request);
+      url = requestUrl(call.request);
+    } else if (endpoint === core.LOGIN) {
+      url = config.loginUrl;
+    } else if (endpoint === core.LOGOUT) {
+      url = config.logoutUrl;
+    } else if (endpoint === core.REFRESH_ENDPOINT) {
+      method = config.refreshMethod;
+      url = config.refreshUrl;
+      cause = this.#refreshCause;
+    } else {
+      cause = undefined;
+    }
+    const code = core.text(made, core.POLLED_CODE);
+    if (url !== undefined) {
+      message += " (" + where(method, url) + ")";
+      if (code === "network") message += elsewhere(url, endpoint === core.API, call.signed);
+    }
+    return new AuthError(code, message, cause === undefined ? undefined : { cause });
   }
 
   /** Tells every listener `state`. A listener that changes the state again (`logout()` on
@@ -299,6 +394,7 @@ export class AuthClient {
     const id = ++this.#nextCall;
     const call = deferred();
     call.request = request;
+    call.authorized = authorized;
     call.bodiless = bodiless;
     call.attempts = 0;
     this.#calls[id] = call;
@@ -309,8 +405,8 @@ export class AuthClient {
       call.onAbort = () => this.#aborted(id, call);
       addListener(signal, "abort", call.onAbort, onceOnly);
     }
-    core.handle(this.#core, core.BEGIN, id, url, (authorized ? 1 : 0) | replay, now());
-    this.#pump();
+    this.#input(core.BEGIN, id, url, (authorized ? 1 : 0) | replay, now());
+    if (this.#config.debug && this.#calls[id] === call && call.controller === undefined) say(waits(call));
     return call.promise;
   }
 
@@ -339,6 +435,7 @@ export class AuthClient {
       return;
     }
     this.#finish(id, call);
+    if (this.#config.debug) say(callName(call) + ": aborted by the caller");
     const reason = abortReason(call.signal);
     if (call.controller) abortController(call.controller, reason);
     call.reject(reason);
@@ -354,6 +451,7 @@ export class AuthClient {
     if (first && !call.bodiless) call.spare = cloneRequest(outgoing);
     else if (!first && !call.bodiless) outgoing = call.spare;
     const headers = requestHeaders(outgoing);
+    call.signed = authorization !== undefined;
     if (authorization === undefined) headersDelete(headers, "authorization");
     else headersSet(headers, "authorization", authorization);
     const controller = new AbortController();
@@ -376,15 +474,13 @@ export class AuthClient {
       clearTimeout(timer);
       if (this.#calls[id] !== call || call.controller !== controller) return;
       call.response = response;
-      core.handle(this.#core, core.RESPONSE, id, responseStatus(response), 0, 0);
-      this.#pump();
+      this.#input(core.RESPONSE, id, responseStatus(response), 0, 0);
     }, (error) => {
       clearTimeout(timer);
       if (this.#calls[id] !== call || call.controller !== controller) return;
       if (signalAborted(signal)) return this.#aborted(id, call);
       call.cause = error;
-      core.handle(this.#core, core.FAILED, id, timedOut ? core.TIMEOUT : core.NETWORK, core.API, 0);
-      this.#pump();
+      this.#input(core.FAILED, id, timedOut ? core.TIMEOUT : core.NETWORK, core.API, 0);
     });
   }
 
@@ -455,12 +551,13 @@ export class AuthClient {
   #callRefresh(ticket) {
     this.#exchange(this.#config.refreshUrl, this.#config.refreshMethod, this.#sessionHeaders(), undefined, (status, text) => {
       if (this.#freed) return;
-      core.handle(this.#core, core.REFRESH_ANSWERED, ticket, status, text ?? core.UNREAD, now());
-      this.#pump();
-    }, (failure) => {
+      this.#refreshCause = undefined;
+      this.#input(core.REFRESH_ANSWERED, ticket, status, text ?? core.UNREAD, now());
+    }, (failure, error) => {
       if (this.#freed) return;
-      core.handle(this.#core, core.REFRESH_FAILED, ticket, failure, 0, 0);
-      this.#pump();
+      // The cause of the errors this failure settles the waiting calls with.
+      this.#refreshCause = error;
+      this.#input(core.REFRESH_FAILED, ticket, failure, 0, 0);
     });
   }
 
@@ -479,7 +576,7 @@ export class AuthClient {
     const headers = bag();
     headers["content-type"] = "application/json";
     return this.#callEndpoint(this.#config.loginUrl, headers, body, core.LOGIN, (id, status, text) => {
-      core.handle(this.#core, core.LOGIN_ANSWERED, id, status, text ?? core.UNREAD, now());
+      this.#input(core.LOGIN_ANSWERED, id, status, text ?? core.UNREAD, now());
     });
   }
 
@@ -487,10 +584,9 @@ export class AuthClient {
     if (this.#freed) return abortedByFree();
     ensureRoom();
     // Local state first and whatever the server says: the user asked to be signed out.
-    core.handle(this.#core, core.SIGN_OUT, 0, 0, 0, 0);
-    this.#pump();
+    this.#input(core.SIGN_OUT, 0, 0, 0, 0);
     return this.#callEndpoint(this.#config.logoutUrl, this.#sessionHeaders(), undefined, core.LOGOUT, (id, status) => {
-      core.handle(this.#core, core.LOGOUT_ANSWERED, id, status, 0, 0);
+      this.#input(core.LOGOUT_ANSWERED, id, status, 0, 0);
     });
   }
 
@@ -500,16 +596,15 @@ export class AuthClient {
     if (this.#freed) return abortedByFree();
     const id = ++this.#nextCall;
     const call = deferred();
+    call.name = where("POST", url);
     this.#calls[id] = call;
     this.#exchange(url, "POST", headers, body, (status, text) => {
       if (this.#freed) return;
       answered(id, status, text);
-      this.#pump();
     }, (failure, error) => {
       if (this.#freed) return;
       call.cause = error;
-      core.handle(this.#core, core.FAILED, id, failure, endpoint, 0);
-      this.#pump();
+      this.#input(core.FAILED, id, failure, endpoint, 0);
     });
     return call.promise;
   }
@@ -520,8 +615,7 @@ export class AuthClient {
     if (this.#freed || this.#freeing) return;
     ensureRoom();
     this.#freeing = true;
-    core.handle(this.#core, core.CLOSE, 0, 0, 0, 0);
-    this.#pump();
+    this.#input(core.CLOSE, 0, 0, 0, 0);
     this.#freed = true;
     this.#listeners = bag();
     // Calls the core no longer tracked (none should be left) fail too.

@@ -101,6 +101,9 @@ export function bearerHeader(core) {
   return "Bearer " + decode(decoder, view(query(core, TOKEN_AT), length));
 }
 
+/** Whether the polled `Send` carries the token (for the debug lines, which never hold it). */
+export const carriesToken = (core) => query(core, TOKEN_LEN) > 0;
+
 /** Hands the core the options it decides with; false if it refused them. */
 export const configure = (function configure(core, config) {
   let lines = config.tokenField + "\n" + (config.loginTokenField ?? "") + "\n" + config.expiresInField;

@@ -44,6 +44,9 @@ export interface AuthClientOptions {
   timeoutMs?: number;
   /** Coordinate refresh and sign-out across tabs. Default true. */
   crossTab?: boolean;
+  /** Log each decision (why a refresh starts, which call waits, what the server answered) to
+   *  the console with `console.info`; never the token. Default false. */
+  debug?: boolean;
 }
 
 export { AuthError } from "./auth-error.js";
@@ -56,7 +59,7 @@ export declare class AuthClient {
    *  retry on 401. Works unbound. */
   readonly fetch: (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
   /** Posts `credentials` as JSON to `loginUrl` and holds the token it answers with. */
-  readonly login: (credentials: Record<string, unknown>) => Promise<void>;
+  readonly login: (credentials: object) => Promise<void>;
   /** Forgets the token, tells other tabs, and asks the server to end the session. */
   readonly logout: () => Promise<void>;
   /** Refreshes now, or joins the refresh already running. */

@@ -23,6 +23,7 @@ const DEFAULTS = {
   csrf: undefined,
   timeoutMs: 30000,
   crossTab: true,
+  debug: false,
 };
 
 /** What kind of value this is, in the words of the messages. */
@@ -149,6 +150,9 @@ export const validate = (function validate(options, pageOrigin) {
   const crossTab = own.crossTab === undefined ? true : own.crossTab;
   if (typeof crossTab !== "boolean") throw invalid("crossTab must be true or false");
   config.crossTab = crossTab;
+  const debug = own.debug === undefined ? false : own.debug;
+  if (typeof debug !== "boolean") throw invalid("debug must be true or false");
+  config.debug = debug;
   return config;
 });
 

@@ -13,14 +13,14 @@ export const POLLED = 8, POLLED_CODE = 9, STATE = 10;
 export const UNREAD = -1;
 /** `failure` of `Core::failed` and `Core::refresh_failed`. */
 export const NETWORK = 0, TIMEOUT = 1, LOCK_NOT_GRANTED = 2;
-/** `endpoint` of `Core::failed`. */
-export const API = 0, LOGIN = 1, LOGOUT = 2;
+/** `endpoint` of `Core::failed`, and what `ENDPOINT` answers (also `REFRESH_ENDPOINT`; -1: none). */
+export const API = 0, LOGIN = 1, LOGOUT = 2, REFRESH_ENDPOINT = 3;
 
 /** `Core::handle` inputs (src/exports.rs). */
 export const BEGIN = 1, RESPONSE = 2, FAILED = 3, FORGET = 4, REFRESH = 5, RESTORE = 6,
   REFRESH_PERMITTED = 7, REFRESH_ANSWERED = 8, REFRESH_FAILED = 9, LOGIN_ANSWERED = 10,
   SIGN_OUT = 11, LOGOUT_ANSWERED = 12, HEARD = 13, REVISIT = 14, CLOSE = 15;
 /** `Core::query` questions. */
-export const SUBJECT = 0, SESSION = 1, AUTHENTICATED = 5, EXPIRES_AT = 6;
+export const SUBJECT = 0, SESSION = 1, AUTHENTICATED = 5, EXPIRES_AT = 6, ENDPOINT = 11;
 /** Questions only js/core.js asks. */
 export const TOKEN_AT = 2, TOKEN_LEN = 3, OUTPUT_AT = 4, POLL = 7;

@@ -44,6 +44,8 @@ export const tabs = (function tabs(refreshUrl, crossTab, hear, wake) {
   if (addListener) addListener(global, "online", wake);
 
   const self = bag();
+  /** Whether refreshes wait for a lock the other tabs share (for the debug lines). */
+  self.locked = locks !== undefined;
   /**
    * Runs `granted()` once the refresh lock is held (at once without one); `notGranted()` when
    * it was not granted within `timeoutMs`. The lock is held until `unlock()`.

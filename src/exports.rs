@@ -113,6 +113,9 @@ pub mod query {
     pub const TEXT_CODE: u32 = 9;
     /// Writes the state now (`"unknown"` before anything was learnt); answers its length.
     pub const TEXT_STATE: u32 = 10;
+    /// The endpoint the polled `Fail` is about, numbered as `FAILED`'s `b` (3: the refresh
+    /// endpoint), or -1 for an error about no call of its own.
+    pub const ENDPOINT: u32 = 11;
 }
 
 /// One client's mind: its token state machine, and the buffers text crosses through.
@@ -254,6 +257,14 @@ impl Core {
                 f64::from(u8::from(machine.is_some_and(Machine::is_authenticated)))
             }
             (query::EXPIRES_AT, _) => machine.and_then(Machine::expires_at).unwrap_or(f64::NAN),
+            (query::ENDPOINT, Some(Action::Fail { error, .. })) => match error.endpoint {
+                Some(Endpoint::Api) => 0.0,
+                Some(Endpoint::Login) => 1.0,
+                Some(Endpoint::Logout) => 2.0,
+                Some(Endpoint::Refresh) => 3.0,
+                None => -1.0,
+            },
+            (query::ENDPOINT, _) => -1.0,
             _ => 0.0,
         }
     }

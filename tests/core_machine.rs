@@ -462,7 +462,7 @@ fn refresh_failures_fail_every_waiter_with_their_code_and_the_next_call_refreshe
         ),
     ];
     for (run, code, message) in failures {
-        let error = AuthError::new(code, message);
+        let error = AuthError::new(code, message).at(Endpoint::Refresh);
         let mut d = machine();
         let bearer = signed_in(&mut d, None, T0);
         assert_eq!(d.begin(1, T0), Fate::Send(Some(bearer)));
@@ -514,7 +514,8 @@ fn a_failed_first_refresh_leaves_a_fresh_page_able_to_try_again() {
     let error = AuthError::new(
         ErrorCode::Network,
         "the refresh endpoint could not be reached",
-    );
+    )
+    .at(Endpoint::Refresh);
     assert_eq!(d.drain(), [Action::Unlock, Action::Fail { id: 1, error }]);
     assert_eq!(d.m.state(), None, "nothing was learnt");
     assert_eq!(d.begin(2, T0), Fate::Wait);
@@ -808,12 +809,26 @@ fn login_installs_the_token_and_tells_other_tabs() {
 
 #[test]
 fn login_answers_that_carry_no_usable_token_fail_the_call() {
-    let cases: [(u16, Option<&[u8]>, ErrorCode, &str); 5] = [
+    let cases: [(u16, Option<&[u8]>, ErrorCode, &str); 7] = [
         (
             401,
             Some(br#"{"error":"invalid_grant"}"#),
             ErrorCode::LoginFailed,
             "the login endpoint refused the credentials (401)",
+        ),
+        // Not found, or no POST there: a wrong `loginUrl`, which must not read like a wrong
+        // password.
+        (
+            404,
+            None,
+            ErrorCode::LoginFailed,
+            "the login endpoint answered 404, not a refusal of the credentials: loginUrl is probably wrong",
+        ),
+        (
+            405,
+            None,
+            ErrorCode::LoginFailed,
+            "the login endpoint answered 405, not a refusal of the credentials: loginUrl is probably wrong",
         ),
         (
             500,
@@ -847,7 +862,7 @@ fn login_answers_that_carry_no_usable_token_fail_the_call() {
             d.drain(),
             [Action::Fail {
                 id: 1,
-                error: AuthError::new(code, message)
+                error: AuthError::new(code, message).at(Endpoint::Login)
             }],
             "{status} {body:?}"
         );
@@ -909,10 +924,10 @@ fn logout_answers_resolve_without_a_session_or_fail() {
     }
     assert_eq!(
         d.fate(8, |m| m.logout_answered(8, 500)),
-        Fate::Fail(AuthError::new(
-            ErrorCode::BadResponse,
-            "the logout endpoint answered 500"
-        ))
+        Fate::Fail(
+            AuthError::new(ErrorCode::BadResponse, "the logout endpoint answered 500")
+                .at(Endpoint::Logout)
+        )
     );
 }
 
@@ -952,7 +967,7 @@ fn calls_without_an_answer_fail_naming_the_endpoint() {
         }
         assert_eq!(
             d.fate(id, |m| m.failed(id, failure, endpoint)),
-            Fate::Fail(AuthError::new(code, message))
+            Fate::Fail(AuthError::new(code, message).at(endpoint))
         );
     }
     // A failed request is forgotten: a refresh later does not send it.
@@ -1244,6 +1259,7 @@ fn restore_rejects_when_the_refresh_fails() {
                 ErrorCode::Timeout,
                 "the refresh endpoint did not answer within 30000 ms"
             )
+            .at(Endpoint::Refresh)
         }]
     );
     // Still unknown: the next restore() tries again.

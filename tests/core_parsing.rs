@@ -13,7 +13,7 @@ use authfetch::core::grant::{classify_login, classify_logout, classify_refresh, 
 use authfetch::core::json::{Field, Unread, fields};
 use authfetch::core::jwt::TimeClaims;
 use authfetch::core::origin::origin_of_url;
-use authfetch::core::{ErrorCode, Lifetime, Options, RefreshOutcome};
+use authfetch::core::{Endpoint, ErrorCode, Lifetime, Options, RefreshOutcome};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 
@@ -245,6 +245,7 @@ fn refresh_answers_classify_by_status() {
         match classify_refresh(status, Some(&good), b"access_token", b"expires_in") {
             RefreshOutcome::Failed(e) => {
                 assert_eq!(e.code, ErrorCode::RefreshFailed);
+                assert_eq!(e.endpoint, Some(Endpoint::Refresh));
                 assert_eq!(
                     e.message(),
                     format!("the refresh endpoint answered {status}")
@@ -275,6 +276,7 @@ fn login_and_logout_answers_classify_by_status() {
     for status in [400, 401, 403, 422, 429] {
         let e = classify_login(status, None, Some(b"access_token"), b"expires_in").unwrap_err();
         assert_eq!(e.code, ErrorCode::LoginFailed);
+        assert_eq!(e.endpoint, Some(Endpoint::Login));
         assert_eq!(
             e.message(),
             format!("the login endpoint refused the credentials ({status})")
@@ -295,9 +297,10 @@ fn login_and_logout_answers_classify_by_status() {
     for ok in [200, 204, 401, 403] {
         assert!(classify_logout(ok).is_ok(), "{ok}");
     }
+    let e = classify_logout(500).unwrap_err();
     assert_eq!(
-        classify_logout(500).unwrap_err().message(),
-        "the logout endpoint answered 500"
+        (e.message(), e.endpoint),
+        ("the logout endpoint answered 500", Some(Endpoint::Logout))
     );
 }
 

@@ -40,11 +40,39 @@ impl ErrorCode {
     }
 }
 
+/// The server a call went to: named in error messages, and told to the driver, which adds the
+/// URL it called there (the core is not told the endpoints' URLs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// An API origin.
+    Api,
+    /// `loginUrl`.
+    Login,
+    /// `logoutUrl`.
+    Logout,
+    /// `refreshUrl`.
+    Refresh,
+}
+
+impl Endpoint {
+    /// The endpoint in the words of messages.
+    pub fn what(self) -> &'static [u8] {
+        match self {
+            Self::Api => b"the API",
+            Self::Login => b"the login endpoint",
+            Self::Logout => b"the logout endpoint",
+            Self::Refresh => b"the refresh endpoint",
+        }
+    }
+}
+
 /// An error with its code and a message for people. Messages never contain a token.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AuthError {
     /// What kind of failure.
     pub code: ErrorCode,
+    /// The call that failed, where the error is about one.
+    pub endpoint: Option<Endpoint>,
     /// What happened, in a sentence of UTF-8 (the driver decodes it; see [`crate::core::config`]
     /// for why it is not a `String`).
     message: Vec<u8>,
@@ -55,7 +83,16 @@ impl AuthError {
     pub fn new(code: ErrorCode, message: impl Into<Vec<u8>>) -> Self {
         Self {
             code,
+            endpoint: None,
             message: message.into(),
+        }
+    }
+
+    /// The same error, about a call to `endpoint`.
+    pub fn at(self, endpoint: Endpoint) -> Self {
+        Self {
+            endpoint: Some(endpoint),
+            ..self
         }
     }
 
@@ -74,6 +111,7 @@ impl fmt::Debug for AuthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthError")
             .field("code", &self.code)
+            .field("endpoint", &self.endpoint)
             .field("message", &self.message())
             .finish()
     }

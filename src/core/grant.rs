@@ -4,7 +4,7 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use crate::core::error::{AuthError, ErrorCode, decimal, words};
+use crate::core::error::{AuthError, Endpoint, ErrorCode, decimal, words};
 use crate::core::json::{self, Field, Unread};
 use crate::core::jwt;
 use crate::core::token::Token;
@@ -123,10 +123,14 @@ pub fn classify_refresh(
     match status {
         200..=299 => match parse_grant(body, "refresh", token_field, expires_in_field) {
             Ok(grant) => RefreshOutcome::Granted(grant),
-            Err(error) => RefreshOutcome::Failed(error),
+            Err(error) => RefreshOutcome::Failed(error.at(Endpoint::Refresh)),
         },
         401 | 403 => RefreshOutcome::SessionOver,
-        _ => RefreshOutcome::Failed(answered(ErrorCode::RefreshFailed, b"refresh", status)),
+        _ => RefreshOutcome::Failed(answered(
+            ErrorCode::RefreshFailed,
+            Endpoint::Refresh,
+            status,
+        )),
     }
 }
 
@@ -140,16 +144,30 @@ pub fn classify_login(
 ) -> Result<Option<Grant>, AuthError> {
     match (status, token_field) {
         (200..=299, None) => Ok(None),
-        (200..=299, Some(field)) => parse_grant(body, "login", field, expires_in_field).map(Some),
-        (400..=499, _) => Err(AuthError::new(
-            ErrorCode::LoginFailed,
-            words(&[
-                b"the login endpoint refused the credentials (",
-                &decimal(u64::from(status)),
-                b")",
-            ]),
-        )),
-        _ => Err(answered(ErrorCode::BadResponse, b"login", status)),
+        (200..=299, Some(field)) => parse_grant(body, "login", field, expires_in_field)
+            .map(Some)
+            .map_err(|error| error.at(Endpoint::Login)),
+        (400..=499, _) => {
+            // Not found, or not a URL that takes a POST: most likely `loginUrl` is wrong,
+            // which must not read like a wrong password.
+            let wrong_url = matches!(status, 404 | 405);
+            let status = decimal(u64::from(status));
+            let message = if wrong_url {
+                words(&[
+                    b"the login endpoint answered ",
+                    &status,
+                    b", not a refusal of the credentials: loginUrl is probably wrong",
+                ])
+            } else {
+                words(&[
+                    b"the login endpoint refused the credentials (",
+                    &status,
+                    b")",
+                ])
+            };
+            Err(AuthError::new(ErrorCode::LoginFailed, message).at(Endpoint::Login))
+        }
+        _ => Err(answered(ErrorCode::BadResponse, Endpoint::Login, status)),
     }
 }
 
@@ -158,15 +176,12 @@ pub fn classify_login(
 pub fn classify_logout(status: u16) -> Result<(), AuthError> {
     match status {
         200..=299 | 401 | 403 => Ok(()),
-        _ => Err(answered(ErrorCode::BadResponse, b"logout", status)),
+        _ => Err(answered(ErrorCode::BadResponse, Endpoint::Logout, status)),
     }
 }
 
 /// "the `endpoint` endpoint answered `status`".
-fn answered(code: ErrorCode, endpoint: &[u8], status: u16) -> AuthError {
+fn answered(code: ErrorCode, endpoint: Endpoint, status: u16) -> AuthError {
     let status = decimal(u64::from(status));
-    AuthError::new(
-        code,
-        words(&[b"the ", endpoint, b" endpoint answered ", &status]),
-    )
+    AuthError::new(code, words(&[endpoint.what(), b" answered ", &status])).at(endpoint)
 }

@@ -6,7 +6,7 @@
 use crate::prelude::*;
 
 use crate::core::config::Options;
-use crate::core::error::{AuthError, ErrorCode, decimal, words};
+use crate::core::error::{AuthError, Endpoint, ErrorCode, decimal, words};
 use crate::core::grant::{
     Grant, Lifetime, RefreshOutcome, classify_login, classify_logout, classify_refresh,
 };
@@ -116,30 +116,6 @@ pub enum Failure {
     LockNotGranted,
 }
 
-/// The server a call went to, named in error messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
-    /// An API origin.
-    Api,
-    /// `loginUrl`.
-    Login,
-    /// `logoutUrl`.
-    Logout,
-    /// `refreshUrl`.
-    Refresh,
-}
-
-impl Endpoint {
-    fn what(self) -> &'static [u8] {
-        match self {
-            Self::Api => b"the API",
-            Self::Login => b"the login endpoint",
-            Self::Logout => b"the logout endpoint",
-            Self::Refresh => b"the refresh endpoint",
-        }
-    }
-}
-
 impl Failure {
     /// The error for a call to `endpoint` that failed this way.
     pub fn error(self, endpoint: Endpoint, timeout_ms: u32) -> AuthError {
@@ -152,7 +128,8 @@ impl Failure {
                     &decimal(u64::from(timeout_ms)),
                     b" ms",
                 ]),
-            ),
+            )
+            .at(endpoint),
             Self::LockNotGranted => AuthError::new(
                 ErrorCode::Timeout,
                 words(&[
@@ -164,7 +141,8 @@ impl Failure {
             Self::Network => AuthError::new(
                 ErrorCode::Network,
                 words(&[endpoint.what(), b" could not be reached"]),
-            ),
+            )
+            .at(endpoint),
         }
     }
 }

@@ -13,9 +13,9 @@ pub mod origin;
 pub mod token;
 
 pub use config::Options;
-pub use error::{AuthError, ErrorCode};
+pub use error::{AuthError, Endpoint, ErrorCode};
 pub use grant::{Grant, Lifetime, RefreshOutcome};
 pub use machine::{
-    Action, Bearer, Endpoint, Failure, Machine, Message, RefreshTicket, Replay, RequestId, State,
+    Action, Bearer, Failure, Machine, Message, RefreshTicket, Replay, RequestId, State,
 };
 pub use token::Token;

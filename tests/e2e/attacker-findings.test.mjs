@@ -1016,7 +1016,7 @@ test("review: an answer over 4 M characters is not read into the core; one under
         const call = T.brief(await T.within(() => auth.fetch("/api/ping"), 5000));
         return { over, under, call };
       }, { foreign: foreign.url });
-      assert.deepEqual(outcome.over, { ok: false, code: "bad_response", message: "the login response is not JSON", authenticated: false });
+      assert.deepEqual(outcome.over, { ok: false, code: "bad_response", message: `the login response is not JSON (POST ${foreign.url}/over)`, authenticated: false });
       assert.deepEqual(outcome.under, { ok: true, code: undefined, message: undefined, authenticated: true });
       assert.equal(outcome.call, 200);
       assert.deepEqual(errors.filter((e) => TRAP.test(e)), [], "no trap");
@@ -1107,7 +1107,7 @@ test("review: a later script cannot swap AuthError's parent, take the client's m
     });
     assert.deepEqual(outcome, {
       swapped: "refused",
-      failedLogin: "rejected AuthError login_failed: the login endpoint refused the credentials (404)",
+      failedLogin: `rejected AuthError login_failed: the login endpoint answered 404, not a refusal of the credentials: loginUrl is probably wrong (POST ${fixture.server.url}/no-such-endpoint)`,
       taken: [],
       ownFetch: true,
       login: "ok",

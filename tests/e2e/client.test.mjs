@@ -12,7 +12,7 @@
 import { afterEach, beforeEach, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { engine, serverAndBrowser, startAll, startServer } from "./support.mjs";
+import { engine, freePort, serverAndBrowser, startAll, startServer } from "./support.mjs";
 
 const root = new URL("../../", import.meta.url).pathname;
 const pkg = process.env.AUTHFETCH_TEST_PKG ?? join(root, "pkg");
@@ -20,6 +20,8 @@ const pkg = process.env.AUTHFETCH_TEST_PKG ?? join(root, "pkg");
 const fixture = serverAndBrowser(() => startAll({
   site: () => startServer(["--www-dir", join(root, "tests/e2e/fixtures/page"), "--pkg-dir", pkg]),
   api: ({ site }) => startServer(["--test-mode", "--cors-origin", site.url]),
+  // An API that allows no other origin: the browser refuses every call of the page to it.
+  closed: () => startServer(["--test-mode"]),
 }));
 
 const api = () => fixture.server.api;
@@ -45,6 +47,10 @@ afterEach(async () => {
  */
 async function setUpPage({ api, foreign }) {
   const touches = [];
+  // What the client writes to the console (with `debug: true`), kept before it loads.
+  const logs = [];
+  const info = console.info;
+  console.info = function (...args) { logs.push(args.map(String).join(" ")); return info.apply(this, args); };
   const wrap = (target, name, label) => {
     const original = target[name];
     target[name] = function (...args) { touches.push(label); return original.apply(this, args); };
@@ -78,6 +84,7 @@ async function setUpPage({ api, foreign }) {
     name: error?.name,
     code: error?.code,
     message: error?.message,
+    cause: error?.cause === undefined ? undefined : { name: error.cause?.name, isError: error.cause instanceof Error },
   });
   window.t = {
     api,
@@ -122,6 +129,7 @@ async function setUpPage({ api, foreign }) {
     },
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     storageTouches: () => touches.join(","),
+    logs,
   };
 }
 
@@ -799,4 +807,125 @@ test("a client made right after the import works without init(); init() resolves
     return { early, status, state: auth.state, init: String(await module.default()) };
   }, API());
   assert.deepEqual(result, { early: "unknown", status: 200, state: "signed-in", init: "undefined" });
+});
+
+// ---- errors that explain, and the debug log ------------------------------------------------
+
+test("errors name the call that failed and its URL without query, the likely CORS cause, and carry the platform's error", async () => {
+  const closed = fixture.server.closed.url;
+  const nowhere = `http://127.0.0.1:${await freePort()}`;
+  const page = await openPage();
+  const result = await page.evaluate(async ({ closed, nowhere }) => {
+    const out = {};
+    // An API origin whose server allows no other origin: the browser refuses the call.
+    let auth = t.client({ apiOrigins: [t.api, closed] });
+    await t.login(auth);
+    out.cors = await t.failure(auth.fetch(`${closed}/api/me?q=private#part`));
+    // The refresh endpoint unreachable: every waiting call gets its error, and its cause.
+    auth = t.client({ refreshUrl: `${nowhere}/auth/refresh?q=private` });
+    out.refresh = await t.failure(auth.fetch(`${t.api}/api/me`));
+    // A login URL that names nothing.
+    auth = t.client({ loginUrl: `${t.api}/auth/nope` });
+    out.login = await t.failure(t.login(auth));
+    // An API call over the timeout.
+    auth = t.client({ timeoutMs: 300 });
+    await t.login(auth);
+    out.timeout = await t.failure(auth.fetch(`${t.api}/auth/test/slow?ms=2000`));
+    return out;
+  }, { closed, nowhere });
+
+  assert.equal(authErrorCode(result.cors), "network");
+  assert.ok(result.cors.message.startsWith(`the API could not be reached (GET ${closed}/api/me)`), result.cors.message);
+  assert.match(result.cors.message, /another origin than this page/);
+  assert.match(result.cors.message, /Authorization/);
+  assert.doesNotMatch(result.cors.message, /private|part/);
+  assert.deepEqual(result.cors.cause, { name: "TypeError", isError: true });
+
+  assert.equal(authErrorCode(result.refresh), "network");
+  assert.ok(result.refresh.message.startsWith(`the refresh endpoint could not be reached (POST ${nowhere}/auth/refresh)`), result.refresh.message);
+  assert.match(result.refresh.message, /Access-Control-Allow-Credentials: true/);
+  assert.doesNotMatch(result.refresh.message, /private/);
+  assert.deepEqual(result.refresh.cause, { name: "TypeError", isError: true }, "the refresh's own failure");
+
+  assert.equal(authErrorCode(result.login), "login_failed");
+  assert.equal(result.login.message,
+    `the login endpoint answered 404, not a refusal of the credentials: loginUrl is probably wrong (POST ${API()}/auth/nope)`);
+
+  assert.equal(authErrorCode(result.timeout), "timeout");
+  assert.equal(result.timeout.message, `the API did not answer within 300 ms (GET ${API()}/auth/test/slow)`);
+  // What fetch rejected with: the timeout's reason (Chromium, Firefox), or an AbortError (WebKit).
+  assert.ok(["TimeoutError", "AbortError"].includes(result.timeout.cause?.name), JSON.stringify(result.timeout.cause));
+  await finish(page);
+});
+
+test("debug: true logs each decision to the console, never the token; without it nothing is logged", async () => {
+  const page = await openPage();
+  const quiet = await page.evaluate(async () => {
+    const auth = t.client();
+    await t.login(auth);
+    await t.status(auth, "/api/me");
+    await auth.logout();
+    auth.free();
+    return t.logs.length;
+  });
+  assert.equal(quiet, 0, "nothing is logged without debug");
+  await page.evaluate(async () => {
+    window.auth = t.client({ debug: true });
+    await t.login(auth);
+    await t.status(auth, "/api/me");
+  });
+  // The token is refused from now on: a 401, a refresh and the retry.
+  await control("/auth/test/rotate-secret");
+  const lines = await page.evaluate(async () => {
+    await t.status(auth, "/api/me");
+    await auth.fetch(`${t.foreign}/api/ping?q=private`);
+    await auth.fetch("data:text/plain,a-payload-not-to-print");
+    await auth.logout();
+    return t.logs;
+  });
+  const text = lines.join("\n");
+  const me = `GET ${API()}/api/me`;
+  for (const expected of [
+    `POST ${API()}/auth/login: done`,
+    "state: signed-in",
+    `${me}: sent with the token`,
+    `${me}: its response (200) goes to the caller`,
+    `${me}: answered 401`,
+    "a refresh is needed: waiting for the cross-tab lock",
+    `POST ${API()}/auth/refresh: refreshing, with the cookie`,
+    "the refresh endpoint answered 200",
+    `${me}: sent again with the token`,
+    `GET ${FOREIGN()}/api/ping: passed to fetch untouched (its origin is not in apiOrigins)`,
+    "GET data:: passed to fetch untouched (its origin is not in apiOrigins)",
+    "told the other tabs: signed-out",
+    "state: signed-out",
+  ]) assert.ok(lines.includes(`authfetch: ${expected}`), `"${expected}" in:\n${text}`);
+  const tokens = [...new Set((await journal()).map((entry) => entry.authorization)
+    .filter((value) => value?.startsWith("Bearer ")).map((value) => value.slice(7)))];
+  assert.ok(tokens.length >= 2, `the login token and the refreshed one were used (${tokens.length})`);
+  for (const token of tokens) assert.ok(!text.includes(token), "a token is in the log");
+  assert.doesNotMatch(text, /private|a-payload/, "no query, and no URL's content");
+  await finish(page);
+});
+
+test("debug: a caller's abort from a listener, between a refresh and the sends it decided, leaves the other calls going", async () => {
+  const page = await openPage();
+  await page.evaluate(async () => {
+    const first = t.client();
+    await t.login(first);
+    first.free();
+  });
+  const result = await page.evaluate(async () => {
+    // A fresh client with the cookie only: both calls wait for its refresh. The refresh's
+    // "signed-in" comes before the sends it decided; the listener aborts the first call then.
+    const auth = t.client({ debug: true });
+    const controller = new AbortController();
+    auth.onChange((state) => { if (state === "signed-in") controller.abort(); });
+    const aborted = t.failure(auth.fetch(`${t.api}/api/me`, { signal: controller.signal }));
+    const other = auth.fetch(`${t.api}/api/me`).then((response) => response.status);
+    const hung = new Promise((resolve) => setTimeout(() => resolve("hung"), 3000));
+    return { aborted: (await aborted)?.name, other: await Promise.race([other, hung]) };
+  });
+  assert.deepEqual(result, { aborted: "AbortError", other: 200 });
+  await finish(page);
 });

@@ -207,6 +207,8 @@ for (const [source, message] of RUST_CASES) {
 // [source, message, why]. "Rust: ..." marks where the Rust validation answered otherwise.
 
 const JS_CASES = [
+  ['{ debug: "yes" }', "debug must be true or false", "an option the Rust validation never had"],
+  ["{ debug: 1 }", "debug must be true or false", "an option the Rust validation never had"],
   // Origins are parsed by the browser's URL parser now.
   ['{ apiOrigins: ["ftp://x"] }', 'apiOrigins: "ftp://x" is not an origin: only http and https origins can receive the token', "Rust accepted any scheme"],
   ['{ apiOrigins: ["wss://api.example"] }', 'apiOrigins: "wss://api.example" is not an origin: only http and https origins can receive the token', "Rust accepted any scheme"],
@@ -311,6 +313,8 @@ test("what is accepted: the contract's values and their spellings", async () => 
     "{ timeoutMs: 1.5 }",
     "{ timeoutMs: 2147483647 }",
     "{ crossTab: false }",
+    "{ debug: true }",
+    "{ debug: false }",
     // Non-enumerable and symbol-keyed own properties are not options (as in Rust).
     '(() => { const o = {}; Object.defineProperty(o, "apiOrigin", { value: 1 }); o[Symbol("x")] = 1; return o; })()',
   ];
@@ -468,6 +472,7 @@ test("Object.prototype getters added by a later script add no option", async () 
       csrf: { cookie: "planted", header: "X-Planted" },
       timeoutMs: 1,
       crossTab: "planted",
+      debug: true,
     };
     const reads = [];
     for (const [name, value] of Object.entries(planted)) {

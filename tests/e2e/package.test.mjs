@@ -1,10 +1,11 @@
 // The npm package as users get it: loaded in each engine, its TypeScript declarations, and
-// the package installed from `npm pack` into a Vite app.
+// the tarball build-package makes, installed into a tiny app that each bundler builds (Vite,
+// dev and build; webpack; Rollup; esbuild) or that a page loads through an import map.
 // Needs ./scripts/build-package to have run (scripts/test does).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { engine, launchBrowser, startServer } from "./support.mjs";
 
@@ -92,30 +93,143 @@ test("the TypeScript declarations type-check a usage file (tsc --noEmit)", () =>
   execFileSync(bin("tsc"), ["-p", join(root, "tests/types/tsconfig.json")], { stdio: "pipe" });
 });
 
-test("the package from npm pack works in a Vite app", async () => {
-  // Inside the repository, so vite resolves from its node_modules; the
-  // package itself comes only from the tarball.
-  const app = join(root, "target/vite-app");
+// ---- the package as users install it, in every way an app loads it ---------------------------
+
+/** The tarball ./scripts/build-package made, installed into a copy of the tiny app
+ *  (tests/e2e/fixtures/app) inside the repository, so that the bundlers resolve from its
+ *  node_modules while the package itself comes only from the tarball. Made once. */
+let installed;
+function installedApp() {
+  if (installed) return installed;
+  const version = JSON.parse(readFileSync(join(root, "pkg/package.json"), "utf8")).version;
+  const tarball = join(root, `authfetch-${version}.tgz`);
+  assert.ok(existsSync(tarball), `build-package made ${tarball}`);
+  const app = join(root, "target/apps/installed");
   rmSync(app, { recursive: true, force: true });
   mkdirSync(app, { recursive: true });
-  cpSync(join(root, "tests/e2e/fixtures/vite-app"), app, { recursive: true });
-  execFileSync("npm", ["pack", "--silent", "--pack-destination", app, join(root, "pkg")], { stdio: "pipe" });
-  const tarball = readdirSync(app).find((name) => name.endsWith(".tgz"));
-  assert.ok(tarball, "npm pack made a tarball");
-  writeFileSync(join(app, "package.json"), JSON.stringify({ private: true, type: "module", dependencies: { authfetch: `file:./${tarball}` } }));
+  cpSync(join(root, "tests/e2e/fixtures/app"), app, { recursive: true });
+  writeFileSync(join(app, "package.json"), JSON.stringify({ private: true, type: "module", dependencies: { authfetch: `file:${tarball}` } }));
   execFileSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: app, stdio: "pipe" });
-  execFileSync(bin("vite"), ["build"], { cwd: app, stdio: "pipe" });
-  const assets = readdirSync(join(app, "dist/assets"));
-  assert.ok(!assets.some((name) => name.endsWith(".wasm")), `the core travels inside the module, not as an asset: ${assets}`);
+  installed = app;
+  return app;
+}
 
-  const server = await startServer(["--www-dir", join(app, "dist")]);
+/** A directory `name` of built files: the app's page loading `script` as a module. */
+function builtDir(name) {
+  const dir = join(installedApp(), name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+const PAGE = (script, head = "") => `<!doctype html>\n<meta charset="utf-8">\n${head}<pre id="out">loading</pre>\n<script type="module" src="${script}"></script>\n`;
+
+/** The app served from `dir` by the reference server: signs in and calls the API. */
+async function assertAppWorks(dir, { fetched } = {}) {
+  const server = await startServer(["--www-dir", dir]);
   try {
-    const { page, errors } = await open(`${server.url}/`);
-    await page.waitForFunction(() => document.getElementById("out").textContent !== "loading");
-    const out = JSON.parse(await page.textContent("#out"));
-    assert.deepEqual(out, { status: 200, user: "demo", authErrorIsClass: "function" });
-    assert.deepEqual(errors, []);
-    await page.close();
+    await assertPageWorks(`${server.url}/`, { fetched });
+  } finally {
+    await server.stop();
+  }
+}
+
+async function assertPageWorks(url, { fetched } = {}) {
+  const { page, errors } = await open(url);
+  await page.waitForFunction(() => document.getElementById("out").textContent !== "loading");
+  const out = await page.textContent("#out");
+  assert.deepEqual(JSON.parse(out.startsWith("{") ? out : JSON.stringify(out)), { status: 200, user: "demo", authErrorIsClass: "function" });
+  assert.deepEqual(errors, []);
+  if (fetched) {
+    const paths = await page.evaluate(() => performance.getEntriesByType("resource").map((entry) => new URL(entry.name).pathname));
+    assert.ok(!paths.some((path) => path.endsWith(".wasm")), `no .wasm fetched: ${paths}`);
+  }
+  await page.close();
+}
+
+test("build-package makes the tarball, with the package's own README (no link into the repository)", () => {
+  const app = installedApp();
+  const dir = join(app, "node_modules/authfetch");
+  assert.deepEqual(readdirSync(dir).sort(), ["README.md", "auth-error.d.ts", "index.d.ts", "index.js", "package.json"]);
+  const readme = readFileSync(join(dir, "README.md"), "utf8");
+  for (const section of ["## Install", "## Quick start", "## Options", "## States", "## Errors", "## Debugging", "## Recipes"]) {
+    assert.ok(readme.includes(`\n${section}\n`), `the package README has ${section}`);
+  }
+  const relative = [...readme.matchAll(/\]\(([^)]*)\)/g)].map((m) => m[1]).filter((target) => !/^(https?:|#)/.test(target));
+  assert.deepEqual(relative, [], "links that lead nowhere outside the repository");
+  for (const anchor of [...readme.matchAll(/\]\(#([^)]*)\)/g)].map((m) => m[1])) {
+    const headings = [...readme.matchAll(/^#+ (.*)$/gm)].map((m) => m[1].toLowerCase().replace(/[^a-z0-9 -]/g, "").replace(/ /g, "-"));
+    assert.ok(headings.includes(anchor), `#${anchor} is a heading of the package README`);
+  }
+  assert.ok(readme.length < 20000, `short: ${readme.length} characters`);
+});
+
+test("Vite (build), no plugin, no build target", async () => {
+  const app = installedApp();
+  execFileSync(bin("vite"), ["build", "--logLevel", "warn", "--outDir", join(app, "vite-dist"), "--emptyOutDir"], { cwd: app, stdio: "pipe" });
+  const assets = readdirSync(join(app, "vite-dist/assets"));
+  assert.ok(!assets.some((name) => name.endsWith(".wasm")), `the core travels inside the module, not as an asset: ${assets}`);
+  await assertAppWorks(join(app, "vite-dist"), { fetched: true });
+});
+
+test("Vite (dev server), no plugin, with a proxy to the API", async () => {
+  const app = installedApp();
+  const api = await startServer([]);
+  const { createServer } = await import(join(root, "node_modules/vite/dist/node/index.js"));
+  const vite = await createServer({
+    root: app,
+    configFile: false,
+    logLevel: "warn",
+    server: { host: "127.0.0.1", port: 0, strictPort: false, proxy: { "/auth": api.url, "/api": api.url } },
+  });
+  try {
+    await vite.listen();
+    const url = vite.resolvedUrls.local[0];
+    await assertPageWorks(url, { fetched: true });
+  } finally {
+    await vite.close();
+    await api.stop();
+  }
+});
+
+test("webpack 5, no loader or plugin", async () => {
+  const dir = builtDir("webpack-dist");
+  const { default: webpack } = await import(join(root, "node_modules/webpack/lib/index.js"));
+  const stats = await new Promise((resolve, reject) => webpack({
+    mode: "production",
+    context: installedApp(),
+    entry: "./main.js",
+    output: { path: dir, filename: "main.js" },
+  }, (error, result) => (error ? reject(error) : resolve(result))));
+  assert.ok(!stats.hasErrors(), stats.toString("errors-only"));
+  writeFileSync(join(dir, "index.html"), PAGE("./main.js"));
+  await assertAppWorks(dir, { fetched: true });
+});
+
+test("Rollup with node-resolve, no wasm plugin", async () => {
+  const dir = builtDir("rollup-dist");
+  const { rollup } = await import(join(root, "node_modules/rollup/dist/es/rollup.js"));
+  const { default: resolve } = await import(join(root, "node_modules/@rollup/plugin-node-resolve/dist/es/index.js"));
+  const bundle = await rollup({ input: join(installedApp(), "main.js"), plugins: [resolve({ browser: true })] });
+  await bundle.write({ file: join(dir, "main.js"), format: "es" });
+  await bundle.close();
+  writeFileSync(join(dir, "index.html"), PAGE("./main.js"));
+  await assertAppWorks(dir, { fetched: true });
+});
+
+test("esbuild, bundled and minified", async () => {
+  const dir = builtDir("esbuild-dist");
+  execFileSync(bin("esbuild"), [join(installedApp(), "main.js"), "--bundle", "--minify", "--format=esm", `--outfile=${join(dir, "main.js")}`, "--log-level=warning"], { cwd: installedApp(), stdio: "pipe" });
+  writeFileSync(join(dir, "index.html"), PAGE("./main.js"));
+  await assertAppWorks(dir, { fetched: true });
+});
+
+test("no bundler: a <script type=\"module\"> with an import map", async () => {
+  const app = installedApp();
+  const map = `<script type="importmap">{ "imports": { "authfetch": "./node_modules/authfetch/index.js" } }</script>\n`;
+  writeFileSync(join(app, "importmap.html"), PAGE("./main.js", map));
+  const server = await startServer(["--www-dir", app]);
+  try {
+    await assertPageWorks(`${server.url}/importmap.html`, { fetched: true });
   } finally {
     await server.stop();
   }

@@ -21,6 +21,7 @@ const options: AuthClientOptions = {
   csrf: { cookie: "csrf_refresh_token", header: "X-CSRF-TOKEN" },
   timeoutMs: 30000,
   crossTab: true,
+  debug: false,
 };
 const auth = new AuthClient(options);
 new AuthClient();
@@ -32,6 +33,10 @@ const responses: Response[] = [
   await auth.fetch(new Request("/api/items")),
 ];
 await auth.login({ username: "demo", password: "demo" });
+// Credentials typed by an interface of the app's (no index signature) are accepted.
+interface Credentials { username: string; password: string }
+const credentials: Credentials = { username: "demo", password: "demo" };
+await auth.login(credentials);
 await auth.refresh();
 const restored: boolean = await auth.restore();
 const now: AuthStateNow = auth.state;
@@ -77,6 +82,10 @@ auth.token;
 auth.expiresAt = 0;
 // @ts-expect-error: state is read-only
 auth.state = "signed-in";
+// @ts-expect-error: login() takes an object to send as JSON
+auth.login("demo:demo");
+// @ts-expect-error: debug is on or off
+new AuthClient({ debug: "verbose" });
 // @ts-expect-error: onChange never reports "unknown"
 auth.onChange((state: AuthState) => state === "unknown");
 
