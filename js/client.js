@@ -9,10 +9,9 @@ import {
   push, ReadableStream, Request, requestBody, requestHeaders, requestReferrer, requestReferrerPolicy,
   requestMethod, requestSignal, requestUrl, responseStatus, responseText, setTimeout, signalAborted,
   removeListener, settled, signalReason, stringIndexOf, stringSlice, stringTrim, toLowerCase, URL, urlHref,
-  urlOrigin,
 } from "./captured.js";
 import * as core from "./core.js";
-import { actionLine, callName, inputLine, say, waits, where } from "./debug.js";
+import { actionLine, callName, elsewhere, inputLine, say, waits, where } from "./debug.js";
 import { encode } from "./encode.js";
 import { validate } from "./options.js";
 import { tabs } from "./tabs.js";
@@ -75,31 +74,6 @@ const prepare = (function prepare(options) {
   }
   return { __proto__: null, config, core: made };
 });
-
-/**
- * Why a call to `url` most likely got no answer, where it went to another origin than the
- * page's: the browser's CORS check (or mixed content), which fetch reports as a bare TypeError.
- * `api`: an API call, `signed` when it carried the token (its preflight must allow the
- * Authorization header); the endpoints' calls carry cookies (the answer must allow
- * credentials, for this origin by name).
- */
-function elsewhere(url, api, signed) {
-  const page = locationOrigin();
-  let target;
-  try {
-    target = urlOrigin(new URL(url));
-  } catch {
-    return "";
-  }
-  if (target === page) return "";
-  if (stringIndexOf(page, "https:") === 0 && stringIndexOf(target, "http:") === 0) {
-    return "; this https page cannot call an http URL (mixed content)";
-  }
-  return "; it is on another origin than this page (" + page + "), so the browser most likely refused it on CORS: the answers there must allow this origin"
-    + (!api ? " by name, not *, with Access-Control-Allow-Credentials: true"
-      : signed ? " and the Authorization header (Access-Control-Allow-Origin, Access-Control-Allow-Headers)"
-        : " (Access-Control-Allow-Origin)");
-}
 
 /** The value of the page-readable cookie `name`. */
 function readCookie(name) {

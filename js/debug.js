@@ -1,8 +1,9 @@
-// What the client tells the console with `debug: true`, and where a call went, for error
-// messages: built from states, statuses, methods and URLs (without their query and fragment)
+// What the client tells the console with `debug: true`, and where a call went and why it most
+// likely got no answer, for error messages: built from states, statuses, methods and URLs (without their query and fragment)
 // only. The token is never among what this module is handed.
 import {
-  console, consoleInfo, requestMethod, requestUrl, URL, urlOrigin, urlPathname, urlProtocol,
+  console, consoleInfo, locationOrigin, requestMethod, requestUrl, stringIndexOf, URL, urlOrigin,
+  urlPathname, urlProtocol,
 } from "./captured.js";
 import {
   BROADCAST, CALL_REFRESH, CLOSE, DELIVER, EMIT, FAILED, HEARD, LOCK_NOT_GRANTED,
@@ -22,6 +23,31 @@ export function where(method, url) {
   } catch {
     return method;
   }
+}
+
+/**
+ * Why a call to `url` most likely got no answer, where it went to another origin than the
+ * page's: the browser's CORS check (or mixed content), which fetch reports as a bare TypeError.
+ * `api`: an API call, `signed` when it carried the token (its preflight must allow the
+ * Authorization header); the endpoints' calls carry cookies (the answer must allow
+ * credentials, for this origin by name).
+ */
+export function elsewhere(url, api, signed) {
+  const page = locationOrigin();
+  let target;
+  try {
+    target = urlOrigin(new URL(url));
+  } catch {
+    return "";
+  }
+  if (target === page) return "";
+  if (stringIndexOf(page, "https:") === 0 && stringIndexOf(target, "http:") === 0) {
+    return "; this https page cannot call an http URL (mixed content)";
+  }
+  return "; it is on another origin than this page (" + page + "), so the browser most likely refused it on CORS: the answers there must allow this origin"
+    + (!api ? " by name, not *, with Access-Control-Allow-Credentials: true"
+      : signed ? " and the Authorization header (Access-Control-Allow-Origin, Access-Control-Allow-Headers)"
+        : " (Access-Control-Allow-Origin)");
 }
 
 /** A call, as lines name it: an API request by where it goes, the others by their method. */
