@@ -143,6 +143,22 @@ ensure_wasm_bindgen() {
   fi
 }
 
+# PostgreSQL's server programs, for the throwaway cluster of scripts/with-postgres. Debian keeps
+# them off PATH, under /usr/lib/postgresql/<major>/bin; PG_BIN is set to that directory.
+pg_bin_dir() {
+  local dir
+  for dir in /usr/lib/postgresql/*/bin; do
+    [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ] && PG_BIN=$dir
+  done
+  [ -n "${PG_BIN:-}" ]
+}
+ensure_postgres() {
+  if ! pg_bin_dir; then
+    apt_install postgresql
+    pg_bin_dir || setup_failed "ensure_postgres: postgresql is installed but no /usr/lib/postgresql/*/bin/initdb"
+  fi
+}
+
 # The interop fixtures' Python server (tests/interop/requirements.txt) in its own venv under
 # target/; reinstalled only when the requirements change.
 ensure_interop_venv() {

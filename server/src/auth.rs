@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::body::JsonBody;
 use crate::cookies::{self, CSRF_COOKIE, CSRF_HEADER, REFRESH_COOKIE};
 use crate::error::ApiError;
+use crate::testing::Fault;
 use crate::tokens::{
     self, constant_time_eq, hash_refresh_token, is_well_formed_token, random_token,
 };
@@ -39,10 +40,7 @@ pub(crate) async fn login(
     state.stats.bump(|s| &mut s.login_calls);
     let Credentials { username, password } = credentials;
     let lookup = username.clone();
-    let user = state
-        .store
-        .call(move |c| store::find_user(c, &lookup))
-        .await?;
+    let user = state.store.find_user(lookup).await?;
     // An unknown user is checked against a dummy hash so the answer takes as long as for a
     // known one: response time does not reveal which usernames exist.
     let (user_id, password_hash) = match user {
@@ -61,7 +59,7 @@ pub(crate) async fn login(
     let (now_ms, ttl_ms) = (now::millis(), seconds_to_millis(state.refresh_ttl_seconds));
     state
         .store
-        .call(move |c| store::start_family(c, user_id, &stored, now_ms, ttl_ms))
+        .start_family(user_id, stored, now_ms, ttl_ms)
         .await?;
     state.stats.bump(|s| &mut s.login_ok);
     session_response(&state, &headers, &username, &refresh_token, "access_token")
@@ -71,16 +69,23 @@ pub(crate) async fn refresh(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    if let Some(fault) = state
+    let fault = state
         .testing
         .as_ref()
-        .and_then(|controls| controls.take_fault())
+        .and_then(|controls| controls.take_fault());
+    if let Some(fault) = fault
         && let Some(answer) = fault.answer().await
     {
         state.stats.bump(|s| &mut s.refresh_calls);
         return Ok(answer);
     }
-    rotate(&state, &headers, "access_token").await
+    let answer = rotate(&state, &headers, "access_token").await;
+    if fault.is_some_and(Fault::exits_after_rotation) {
+        // The rotation is committed (or was refused); the answer is never sent, as when an
+        // instance dies at exactly this point.
+        std::process::exit(75);
+    }
+    answer
 }
 
 /// Exchanges the presented refresh cookie for a new one and a new access token, answered in
@@ -100,18 +105,19 @@ pub(crate) async fn rotate(
         ));
     }
     let replacement = random_token();
-    let (old, new) = (
-        hash_refresh_token(&presented),
-        hash_refresh_token(&replacement),
-    );
-    let (now_ms, ttl_ms) = (now::millis(), seconds_to_millis(state.refresh_ttl_seconds));
-    match state
-        .store
-        .call(move |c| store::rotate(c, &old, &new, now_ms, ttl_ms))
-        .await?
-    {
+    let rotation = store::Rotation {
+        presented: hash_refresh_token(&presented),
+        replacement: hash_refresh_token(&replacement),
+        now_ms: now::millis(),
+        ttl_ms: seconds_to_millis(state.refresh_ttl_seconds),
+        retry_window_ms: state.refresh_retry_window_ms,
+    };
+    match state.store.rotate(rotation).await? {
         Ok(rotated) => {
             state.stats.bump(|s| &mut s.refresh_ok);
+            if rotated.again {
+                state.stats.bump(|s| &mut s.refresh_retried);
+            }
             session_response(state, headers, &rotated.username, &replacement, token_field)
         }
         Err(refusal) => {
@@ -138,11 +144,9 @@ pub(crate) async fn logout(
         cookies::read(&headers, REFRESH_COOKIE).filter(|t| is_well_formed_token(t))
     {
         check_csrf(&state, &headers)?;
-        let presented = hash_refresh_token(&presented);
-        let now_ms = now::millis();
         state
             .store
-            .call(move |c| store::revoke_family_of(c, &presented, now_ms, "logout"))
+            .revoke_family_of(hash_refresh_token(&presented), now::millis(), "logout")
             .await?;
     }
     Ok(with_cookies(

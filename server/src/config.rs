@@ -18,9 +18,47 @@ pub struct Config {
     #[arg(long, env = "AUTHFETCH_PORT", default_value_t = 8080)]
     pub port: u16,
 
-    /// SQLite database file, or `:memory:` for a database that lives as long as the process.
-    #[arg(long, env = "AUTHFETCH_DB", default_value = "authfetch.sqlite3")]
+    /// Where state lives: a SQLite file (one instance), `:memory:` for a database that lives as
+    /// long as the process, or a PostgreSQL URL, `postgres://user:password@host:port/database`,
+    /// that several instances share. Its schema is created and migrated at start.
+    #[arg(
+        long,
+        env = "AUTHFETCH_DB",
+        default_value = "authfetch.sqlite3",
+        hide_env_values = true
+    )]
     pub db: String,
+
+    /// Most connections this instance keeps open to PostgreSQL; requests beyond that wait for
+    /// one (5 s at most, then 503).
+    #[arg(long, env = "AUTHFETCH_DB_POOL_SIZE", default_value_t = 16,
+          value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub db_pool_size: u16,
+
+    /// Seconds after a refresh token's rotation during which that same token, presented again
+    /// while its successor was never used, rotates again instead of counting as reuse: for a
+    /// refresh whose answer was lost (an instance died, the network dropped it). A thief holding
+    /// the old token gets the same window. 0, the default, keeps reuse detection strict.
+    #[arg(long, env = "AUTHFETCH_REFRESH_RETRY_WINDOW", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=300))]
+    pub refresh_retry_window: u64,
+
+    /// Seconds between housekeeping passes, which delete expired refresh tokens and the
+    /// families that are over; 0 turns them off.
+    #[arg(long, env = "AUTHFETCH_HOUSEKEEPING_INTERVAL", default_value_t = 3600,
+          value_parser = clap::value_parser!(u64).range(0..=7 * 86_400))]
+    pub housekeeping_interval: u64,
+
+    /// Seconds a revoked family is kept (so its tokens are still answered "session revoked")
+    /// before housekeeping deletes it.
+    #[arg(long, env = "AUTHFETCH_REVOKED_RETENTION", default_value_t = 86_400,
+          value_parser = clap::value_parser!(u64).range(0..=366 * 86_400))]
+    pub revoked_retention: u64,
+
+    /// Most rows housekeeping deletes in one transaction.
+    #[arg(long, env = "AUTHFETCH_HOUSEKEEPING_BATCH", default_value_t = 1000,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub housekeeping_batch: u32,
 
     /// Lifetime of an access token, in seconds.
     #[arg(long, env = "AUTHFETCH_ACCESS_TTL", default_value_t = 300,
@@ -36,6 +74,12 @@ pub struct Config {
     /// first start and kept in the database, so a restart does not invalidate tokens.
     #[arg(long, env = "AUTHFETCH_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
+
+    /// Make this start's `--jwt-secret` the one recorded in the database, replacing another
+    /// (every instance must then be given it). Without this flag a start with a secret other than
+    /// the recorded one is refused, so instances cannot sign with different secrets.
+    #[arg(long, env = "AUTHFETCH_REPLACE_JWT_SECRET", requires = "jwt_secret")]
+    pub replace_jwt_secret: bool,
 
     /// Origins allowed to call with credentials (CORS), e.g. `http://localhost:5173`.
     /// Repeat the flag, or separate with commas in the environment variable.

@@ -28,17 +28,15 @@ async fn steal(State(state): State<AppState>, headers: HeaderMap) -> Result<Json
     let presented = cookies::read(&headers, REFRESH_COOKIE)
         .filter(|token| is_well_formed_token(token))
         .ok_or_else(|| ApiError::unauthorized("no session to steal: sign in first"))?;
-    let (copy, thiefs) = (
-        hash_refresh_token(&presented),
-        hash_refresh_token(&random_token()),
-    );
-    let ttl_ms = seconds_to_millis(state.refresh_ttl_seconds);
-    let now_ms = now::millis();
-    match state
-        .store
-        .call(move |c| store::rotate(c, &copy, &thiefs, now_ms, ttl_ms))
-        .await?
-    {
+    let rotation = store::Rotation {
+        presented: hash_refresh_token(&presented),
+        replacement: hash_refresh_token(&random_token()),
+        now_ms: now::millis(),
+        ttl_ms: seconds_to_millis(state.refresh_ttl_seconds),
+        // The thief rotates like any client; the retry window is about the victim's replay.
+        retry_window_ms: state.refresh_retry_window_ms,
+    };
+    match state.store.rotate(rotation).await? {
         Ok(_) => Ok(Json(json!({
             "stolen": true,
             "explanation": "a copy of your refresh token was just used elsewhere; your next refresh presents a used token",

@@ -13,6 +13,8 @@ pub struct ApiError {
     status: StatusCode,
     message: Cow<'static, str>,
     bearer_challenge: bool,
+    /// `Retry-After: 1`, on a 503.
+    retry_after: bool,
 }
 
 impl ApiError {
@@ -21,6 +23,7 @@ impl ApiError {
             status,
             message: message.into(),
             bearer_challenge: false,
+            retry_after: false,
         }
     }
 
@@ -84,6 +87,19 @@ impl ApiError {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
     }
 
+    /// 503: the database failed or could not be reached. Nothing was decided, so the client
+    /// may try again; the cause goes to stderr, not to the client.
+    pub(crate) fn unavailable(cause: &dyn std::fmt::Display) -> Self {
+        eprintln!("authfetch-server: database unavailable: {cause}");
+        Self {
+            retry_after: true,
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database is unavailable; try again shortly",
+            )
+        }
+    }
+
     /// The HTTP status of this answer.
     pub fn status(&self) -> StatusCode {
         self.status
@@ -107,6 +123,11 @@ impl IntoResponse for ApiError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(r#"Bearer error="invalid_token""#),
             );
+        }
+        if self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
     }

@@ -13,6 +13,7 @@ pub mod config;
 mod cookies;
 mod demo;
 mod error;
+mod housekeeping;
 mod now;
 mod passwords;
 pub mod stats;
@@ -49,6 +50,9 @@ struct AppState {
     store: store::Store,
     access: Arc<tokens::AccessTokens>,
     refresh_ttl_seconds: u64,
+    /// `--refresh-retry-window` in milliseconds; 0 is strict reuse detection.
+    refresh_retry_window_ms: i64,
+    housekeeping: housekeeping::Settings,
     csrf: Arc<AtomicBool>,
     /// `--loopback-http-cookies`: no `Secure` on cookies for loopback hosts.
     loopback_http_cookies: bool,
@@ -91,17 +95,22 @@ impl From<ApiError> for StartError {
 pub struct Server {
     listener: TcpListener,
     router: Router,
+    state: AppState,
 }
 
 impl Server {
     /// Opens the database, prepares secrets and the demo user, and binds the address.
     pub async fn bind(config: &Config) -> Result<Self, StartError> {
         let state = prepare_state(config).await?;
-        let router = router(config, state)?;
+        let router = router(config, state.clone())?;
         let listener = TcpListener::bind((config.bind, config.port))
             .await
             .map_err(StartError::Io)?;
-        Ok(Self { listener, router })
+        Ok(Self {
+            listener,
+            router,
+            state,
+        })
     }
 
     /// The address actually bound (useful with port 0).
@@ -109,14 +118,18 @@ impl Server {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    /// Serves until `shutdown` completes, then finishes the requests in flight. Housekeeping
+    /// runs on its schedule meanwhile.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
+        let housekeeping = housekeeping::spawn(self.state);
+        let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
-            .await
+            .await;
+        housekeeping.abort();
+        served
     }
 }
 
@@ -127,26 +140,29 @@ async fn prepare_state(config: &Config) -> Result<AppState, StartError> {
             config.bind
         )));
     }
-    let opened = store::Store::open(&config.db)
-        .map_err(|e| StartError::Database(format!("{}: {e}", config.db)))?;
-    let secret = match &config.jwt_secret {
-        Some(secret) if secret.len() < tokens::MIN_SECRET_BYTES => {
-            return Err(StartError::Config(format!(
-                "--jwt-secret must be at least {} bytes",
-                tokens::MIN_SECRET_BYTES
-            )));
-        }
-        Some(secret) => secret.as_bytes().to_vec(),
-        None => {
-            opened
-                .call(|c| {
-                    store::secret_or_insert(c, "access_token_hs256", || {
-                        tokens::random_token().into_bytes()
-                    })
-                })
-                .await?
-        }
+    let options = store::Options {
+        pool_size: usize::from(config.db_pool_size),
     };
+    let opened = store::Store::open(&config.db, options)
+        .await
+        .map_err(|e| StartError::Database(e.to_string()))?;
+    if let Some(secret) = &config.jwt_secret
+        && secret.len() < tokens::MIN_SECRET_BYTES
+    {
+        return Err(StartError::Config(format!(
+            "--jwt-secret must be at least {} bytes",
+            tokens::MIN_SECRET_BYTES
+        )));
+    }
+    let secret = opened
+        .signing_secret(
+            config.jwt_secret.as_deref().map(str::as_bytes),
+            config.replace_jwt_secret,
+            || tokens::random_token().into_bytes(),
+        )
+        .await
+        .map_err(|e| StartError::Database(e.to_string()))?
+        .map_err(StartError::Config)?;
     if !config.demo_user.is_empty() {
         seed_user(&opened, &config.demo_user, &config.demo_password).await?;
     }
@@ -155,6 +171,8 @@ async fn prepare_state(config: &Config) -> Result<AppState, StartError> {
         store: opened,
         access: Arc::new(tokens::AccessTokens::new(&secret, config.access_ttl)),
         refresh_ttl_seconds: config.refresh_ttl,
+        refresh_retry_window_ms: auth::seconds_to_millis(config.refresh_retry_window),
+        housekeeping: housekeeping::Settings::from(config),
         csrf: Arc::new(AtomicBool::new(config.csrf)),
         loopback_http_cookies: config.loopback_http_cookies,
         stats: Arc::default(),
@@ -167,8 +185,11 @@ async fn prepare_state(config: &Config) -> Result<AppState, StartError> {
 
 /// Makes sure `username` exists with `password`, re-hashing only when it changed.
 async fn seed_user(db: &store::Store, username: &str, password: &str) -> Result<(), StartError> {
-    let lookup = username.to_owned();
-    let existing = db.call(move |c| store::find_user(c, &lookup)).await?;
+    let unavailable = |e: store::StoreError| StartError::Database(e.to_string());
+    let existing = db
+        .find_user(username.to_owned())
+        .await
+        .map_err(unavailable)?;
     let owned = password.to_owned();
     let current = match existing {
         Some((_, hash)) => blocking(move || Ok(passwords::verify(&owned, &hash))).await?,
@@ -177,9 +198,9 @@ async fn seed_user(db: &store::Store, username: &str, password: &str) -> Result<
     if !current {
         let owned = password.to_owned();
         let hash = blocking(move || passwords::hash(&owned)).await?;
-        let username = username.to_owned();
-        db.call(move |c| store::upsert_user(c, &username, &hash))
-            .await?;
+        db.upsert_user(username.to_owned(), hash)
+            .await
+            .map_err(unavailable)?;
     }
     Ok(())
 }

@@ -19,6 +19,8 @@ pub struct Snapshot {
     pub refresh_calls: u64,
     /// Refreshes that issued a new access token.
     pub refresh_ok: u64,
+    /// Refreshes that rotated a token again within the retry window (its answer was lost).
+    pub refresh_retried: u64,
     /// Used refresh tokens presented again (each revoked a family).
     pub reuse_detections: u64,
     /// Calls to `POST /auth/logout`.

@@ -19,7 +19,7 @@ use crate::body::{JsonBody, MAX_BODY_BYTES};
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::stats::Snapshot;
-use crate::{AppState, auth, now, store, tokens};
+use crate::{AppState, auth, housekeeping, now, tokens};
 
 /// What the test-mode routes share.
 pub(crate) struct Controls {
@@ -49,8 +49,9 @@ struct Entry {
     body: Option<String>,
 }
 
-/// A refresh answer to serve instead of (or, for `Slow`, before) a rotation. Only `Slow`
-/// rotates, so after the others the cookie stays good and the client can recover.
+/// A refresh answer to serve instead of (or, for `Slow`, before) a rotation. Only `Slow` and
+/// `ExitAfterRotation` rotate, so after the others the cookie stays good and the client can
+/// recover.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub(crate) enum Fault {
@@ -66,6 +67,9 @@ pub(crate) enum Fault {
     MissingToken,
     /// Answer 200 with `access_token` as a number.
     MistypedToken,
+    /// Rotate as usual, then end the process before answering: an instance that dies after
+    /// the commit, whose client never learns the new token.
+    ExitAfterRotation,
 }
 
 #[derive(Deserialize)]
@@ -168,6 +172,11 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Fault {
+    /// Whether the process ends once this fault's refresh has rotated.
+    pub(crate) fn exits_after_rotation(self) -> bool {
+        matches!(self, Fault::ExitAfterRotation)
+    }
+
     /// The answer this fault gives in place of a refresh; `None` when the refresh should go on
     /// (after the fault's delay).
     pub(crate) async fn answer(self) -> Option<Response> {
@@ -176,6 +185,7 @@ impl Fault {
                 tokio::time::sleep(Duration::from_millis(ms)).await;
                 return None;
             }
+            Fault::ExitAfterRotation => return None,
             Fault::Status { status } => {
                 let status =
                     StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -206,7 +216,7 @@ impl Fault {
 
 /// Routes that steer or inspect the server; the journal leaves them out so it shows only what
 /// a client under test sent.
-const CONTROL_PATHS: [&str; 7] = [
+const CONTROL_PATHS: [&str; 8] = [
     "/auth/stats",
     "/auth/test/reset",
     "/auth/test/revoke-all",
@@ -214,6 +224,7 @@ const CONTROL_PATHS: [&str; 7] = [
     "/auth/test/config",
     "/auth/test/refresh-fault",
     "/auth/test/requests",
+    "/auth/test/housekeep",
 ];
 
 /// The test-mode routes.
@@ -226,6 +237,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/auth/test/config", post(configure))
         .route("/auth/test/refresh-fault", post(refresh_fault))
         .route("/auth/test/requests", get(requests))
+        .route("/auth/test/housekeep", post(housekeep))
         .route("/auth/test/redirect", any(redirect))
         .route("/auth/test/refresh-get", get(refresh_get))
         .route("/auth/test/slow", get(slow))
@@ -254,10 +266,7 @@ async fn reset(State(state): State<AppState>) -> Result<Json<Snapshot>, ApiError
 
 async fn revoke_all(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let now_ms = now::millis();
-    let revoked = state
-        .store
-        .call(move |c| store::revoke_all(c, now_ms))
-        .await?;
+    let revoked = state.store.revoke_all(now_ms).await?;
     Ok(Json(json!({ "revoked_families": revoked })))
 }
 
@@ -297,6 +306,14 @@ async fn refresh_fault(
     let mut faults = lock(&controls(&state)?.faults);
     faults.extend(std::iter::repeat_n(request.fault, request.count as usize));
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// One housekeeping pass now, and the rows left after it.
+async fn housekeep(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    controls(&state)?;
+    let swept = housekeeping::sweep(&state).await?;
+    let left = state.store.sizes().await?;
+    Ok(Json(json!({ "swept": swept, "left": left })))
 }
 
 async fn requests(State(state): State<AppState>) -> Result<Json<Vec<Entry>>, ApiError> {

@@ -28,14 +28,21 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// An in-memory, test-mode server on a free port, plus `extra` flags.
+    /// A test-mode server on a free port with an empty database, plus `extra` flags: an
+    /// in-memory SQLite one, or under `scripts/with-postgres` with `AUTHFETCH_TEST_STORE=postgres`
+    /// a new PostgreSQL database, so the same tests prove both stores.
     pub async fn start(extra: &[&str]) -> Self {
+        let db = match std::env::var("AUTHFETCH_TEST_STORE").as_deref() {
+            Ok("postgres") => fresh_postgres_database().await,
+            Ok("sqlite") | Err(_) => ":memory:".to_owned(),
+            Ok(other) => panic!("AUTHFETCH_TEST_STORE={other}: expected sqlite or postgres"),
+        };
         let mut args = vec![
             "authfetch-server",
             "--port",
             "0",
             "--db",
-            ":memory:",
+            &db,
             "--test-mode",
         ];
         args.extend_from_slice(extra);
@@ -130,6 +137,13 @@ impl ServerProcess {
                 .unwrap()
                 .success()
         );
+        self.child.wait().unwrap()
+    }
+}
+
+impl ServerProcess {
+    /// Waits for the process to end on its own.
+    pub fn wait(mut self) -> std::process::ExitStatus {
         self.child.wait().unwrap()
     }
 }
@@ -333,6 +347,53 @@ pub fn assert_invalid_token(reply: &Reply, message: &str) {
         Some(r#"Bearer error="invalid_token""#)
     );
     assert_eq!(reply.error(), message);
+}
+
+/// The URL of a new, empty database in the cluster `scripts/with-postgres` started.
+pub async fn fresh_postgres_database() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let base = std::env::var("AUTHFETCH_TEST_POSTGRES")
+        .expect("AUTHFETCH_TEST_POSTGRES: run under scripts/with-postgres");
+    let name = format!(
+        "test_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let (client, connection) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+        .await
+        .expect("the test cluster answers");
+    let connection = tokio::spawn(connection);
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    drop(client);
+    let _ = connection.await;
+    let (server, _) = base.rsplit_once('/').unwrap();
+    format!("{server}/{name}")
+}
+
+/// Runs the cluster's pg_ctl with `args` (`stop -m fast`, `start`): the database goes away or
+/// comes back for every instance using it.
+pub fn postgres_ctl(args: &[&str]) {
+    let ctl = std::env::var("AUTHFETCH_TEST_POSTGRES_CTL")
+        .expect("AUTHFETCH_TEST_POSTGRES_CTL: run under scripts/with-postgres");
+    let status = Command::new(ctl)
+        .args(args)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "pg_ctl {args:?}: {status}");
+}
+
+/// Runs one SQL query on `url` and returns its rows.
+pub async fn postgres_query(url: &str, sql: &str) -> Vec<tokio_postgres::Row> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client.query(sql, &[]).await.unwrap()
 }
 
 /// A fresh directory that is removed when dropped.

@@ -1,0 +1,522 @@
+//! Persistent state: users, refresh-token families, refresh-token hashes, the reuse
+//! detections, and the signing secret. Two stores behave the same: SQLite in one file (the
+//! default, for one instance) and PostgreSQL (for several instances behind a load balancer).
+//!
+//! What a rotation means is decided here, once ([`decide`]); each store only reads the
+//! presented token with the lock that makes its answer final, and writes the decision.
+
+mod postgres;
+mod sqlite;
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::error::ApiError;
+
+/// SHA-256 of a refresh token: the only form in which a refresh token is stored.
+pub(crate) type TokenHash = [u8; 32];
+
+/// The longest any one store operation may take before the request is answered 503: a
+/// database that stopped answering must not hold requests (and pooled connections) forever.
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The store behind every handler, cheap to clone.
+#[derive(Clone)]
+pub(crate) enum Store {
+    Sqlite(sqlite::Sqlite),
+    Postgres(postgres::Postgres),
+}
+
+/// How the store is opened.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Options {
+    /// Most connections a PostgreSQL store keeps (SQLite has one).
+    pub pool_size: usize,
+}
+
+/// The database failed or could not be reached. Answered 503: the request may be tried again,
+/// and nothing about the session was decided.
+#[derive(Debug)]
+pub(crate) struct StoreError(String);
+
+impl StoreError {
+    pub(crate) fn new(cause: impl fmt::Display) -> Self {
+        Self(cause.to_string())
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        ApiError::unavailable(&error)
+    }
+}
+
+/// Why a presented refresh token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RefreshRefusal {
+    /// No such token was ever issued (or it was issued by another database, or forgotten after
+    /// its lifetime by housekeeping).
+    Unknown,
+    /// The token was already used: the whole family is now revoked.
+    Reused,
+    /// The family was revoked earlier (logout, reuse, an operator).
+    Revoked,
+    /// The token's lifetime is over.
+    Expired,
+}
+
+impl RefreshRefusal {
+    /// The message sent to the client.
+    pub(crate) fn message(self) -> &'static str {
+        match self {
+            Self::Unknown => "invalid refresh token",
+            Self::Reused => "refresh token reuse detected; the session is revoked",
+            Self::Revoked => "session revoked",
+            Self::Expired => "refresh token expired",
+        }
+    }
+}
+
+/// A refresh token that has just replaced the presented one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Rotated {
+    /// The user the family belongs to.
+    pub username: String,
+    /// The presented token had been rotated already, within the retry window, and its
+    /// successor was never used: that successor is dead and this one replaces it.
+    pub again: bool,
+}
+
+/// What a rotation needs to know about the presented token, read under the lock that keeps
+/// it true until the transaction ends.
+#[derive(Debug)]
+struct Presented {
+    family_id: i64,
+    expires_at_ms: i64,
+    used_at_ms: Option<i64>,
+    family_revoked: bool,
+    username: String,
+    /// The token issued when this one was used, if it was, and whether it was used in turn.
+    successor: Option<(TokenHash, bool)>,
+}
+
+/// What to write for a presented token.
+#[derive(Debug, PartialEq, Eq)]
+enum Step {
+    Refuse(RefreshRefusal),
+    /// A used token came back: record it and revoke the family.
+    Reuse {
+        family_id: i64,
+    },
+    /// Mark the token used and issue the replacement.
+    Rotate {
+        family_id: i64,
+    },
+    /// Kill the unused successor and issue the replacement in its place.
+    RotateAgain {
+        family_id: i64,
+        successor: TokenHash,
+    },
+}
+
+/// The rotation rule (RFC 9700 §4.14.2), with the opt-in retry window: a used token that comes
+/// back revokes its family, since either the legitimate client or an attacker holds a copy and
+/// the server cannot tell which; except that within `retry_window_ms` of its first use, while
+/// its successor was never used, it is taken as the same client whose answer was lost.
+fn decide(presented: Option<&Presented>, now_ms: i64, retry_window_ms: i64) -> Step {
+    let Some(token) = presented else {
+        return Step::Refuse(RefreshRefusal::Unknown);
+    };
+    let family_id = token.family_id;
+    match token.used_at_ms {
+        Some(used_at_ms) => match token.successor {
+            Some((successor, false))
+                if retry_window_ms > 0
+                    && now_ms.saturating_sub(used_at_ms) <= retry_window_ms
+                    && !token.family_revoked
+                    && token.expires_at_ms > now_ms =>
+            {
+                Step::RotateAgain {
+                    family_id,
+                    successor,
+                }
+            }
+            _ => Step::Reuse { family_id },
+        },
+        None if token.family_revoked => Step::Refuse(RefreshRefusal::Revoked),
+        None if token.expires_at_ms <= now_ms => Step::Refuse(RefreshRefusal::Expired),
+        None => Step::Rotate { family_id },
+    }
+}
+
+/// A rotation request: the presented token's hash and its replacement's.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rotation {
+    pub presented: TokenHash,
+    pub replacement: TokenHash,
+    pub now_ms: i64,
+    pub ttl_ms: i64,
+    /// 0: strict reuse detection.
+    pub retry_window_ms: i64,
+}
+
+/// What one housekeeping pass deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct Swept {
+    pub refresh_tokens: u64,
+    pub families: u64,
+    /// Transactions it took, each of at most one batch of rows.
+    pub batches: u64,
+}
+
+/// Rows left, for the test-mode report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct Sizes {
+    pub families: u64,
+    pub refresh_tokens: u64,
+}
+
+/// The names under which the signing secret is kept: the generated secret itself, or, when
+/// one is configured, only its fingerprint, so instances can tell they disagree.
+const GENERATED_SECRET: &str = "access_token_hs256";
+const CONFIGURED_SECRET_FINGERPRINT: &str = "access_token_hs256_fingerprint";
+
+/// Whether `db` names a PostgreSQL database rather than a SQLite file.
+pub(crate) fn is_postgres_url(db: &str) -> bool {
+    db.starts_with("postgres://") || db.starts_with("postgresql://")
+}
+
+/// Runs `operation` within [`OPERATION_TIMEOUT`].
+async fn bounded<R>(
+    operation: impl Future<Output = Result<R, StoreError>>,
+) -> Result<R, StoreError> {
+    tokio::time::timeout(OPERATION_TIMEOUT, operation)
+        .await
+        .unwrap_or_else(|_| {
+            Err(StoreError::new(format_args!(
+                "no answer from the database in {} s",
+                OPERATION_TIMEOUT.as_secs()
+            )))
+        })
+}
+
+impl Store {
+    /// Opens `db` (a `postgres://` URL, a SQLite file, or `:memory:`) and brings its schema up
+    /// to date.
+    pub(crate) async fn open(db: &str, options: Options) -> Result<Self, StoreError> {
+        if is_postgres_url(db) {
+            postgres::Postgres::open(db, options)
+                .await
+                .map(Self::Postgres)
+        } else {
+            sqlite::Sqlite::open(db).await.map(Self::Sqlite)
+        }
+    }
+
+    /// The HS256 secret every instance on this store signs with. A `configured` secret is
+    /// checked against the fingerprint the store records, so a second instance started with
+    /// another one (or with none) is refused instead of issuing tokens the others reject;
+    /// `replace` makes a configured secret the recorded one.
+    pub(crate) async fn signing_secret(
+        &self,
+        configured: Option<&[u8]>,
+        replace: bool,
+        generate: impl FnOnce() -> Vec<u8>,
+    ) -> Result<Result<Vec<u8>, String>, StoreError> {
+        let recorded = self.secret(CONFIGURED_SECRET_FINGERPRINT).await?;
+        let Some(secret) = configured else {
+            if recorded.is_some() {
+                return Ok(Err("this database records a --jwt-secret that the other instances sign with; start this one with the same --jwt-secret".to_owned()));
+            }
+            return self
+                .insert_secret_if_absent(GENERATED_SECRET, generate())
+                .await
+                .map(Ok);
+        };
+        let fingerprint = crate::tokens::secret_fingerprint(secret);
+        match recorded {
+            Some(recorded) if recorded != fingerprint && !replace => Ok(Err("--jwt-secret differs from the one recorded in this database, which the other instances sign with; give every instance the same secret, or pass --replace-jwt-secret once to change it (tokens signed with the old one stop verifying)".to_owned())),
+            Some(recorded) if recorded == fingerprint => Ok(Ok(secret.to_vec())),
+            _ => {
+                // The first configured secret, or a deliberate change: it replaces a generated
+                // secret too, which is how a demo database becomes a deployment's.
+                self.put_secret(CONFIGURED_SECRET_FINGERPRINT, fingerprint)
+                    .await?;
+                self.delete_secret(GENERATED_SECRET).await?;
+                Ok(Ok(secret.to_vec()))
+            }
+        }
+    }
+
+    async fn secret(&self, name: &'static str) -> Result<Option<Vec<u8>>, StoreError> {
+        bounded(async {
+            match self {
+                Self::Sqlite(s) => s.secret(name).await,
+                Self::Postgres(p) => p.secret(name).await,
+            }
+        })
+        .await
+    }
+
+    async fn insert_secret_if_absent(
+        &self,
+        name: &'static str,
+        value: Vec<u8>,
+    ) -> Result<Vec<u8>, StoreError> {
+        bounded(async {
+            match self {
+                Self::Sqlite(s) => s.insert_secret_if_absent(name, value).await,
+                Self::Postgres(p) => p.insert_secret_if_absent(name, value).await,
+            }
+        })
+        .await
+    }
+
+    async fn put_secret(&self, name: &'static str, value: Vec<u8>) -> Result<(), StoreError> {
+        bounded(async {
+            match self {
+                Self::Sqlite(s) => s.put_secret(name, value).await,
+                Self::Postgres(p) => p.put_secret(name, value).await,
+            }
+        })
+        .await
+    }
+
+    async fn delete_secret(&self, name: &'static str) -> Result<(), StoreError> {
+        bounded(async {
+            match self {
+                Self::Sqlite(s) => s.delete_secret(name).await,
+                Self::Postgres(p) => p.delete_secret(name).await,
+            }
+        })
+        .await
+    }
+
+    /// A user's id and password hash.
+    pub(crate) async fn find_user(
+        &self,
+        username: String,
+    ) -> Result<Option<(i64, String)>, StoreError> {
+        bounded(async {
+            match self {
+                Self::Sqlite(s) => s.find_user(username).await,
+                Self::Postgres(p) => p.find_user(username).await,
+            }
+        })
+        .await
+    }
+
+    /// Creates the user, or replaces the password hash of an existing one.
+    pub(crate) async fn upsert_user(
+        &self,
+        username: String,
+        password_hash: String,
+    ) -> Result<(), StoreError> {
+        bounded(async {
+            match self {
+                Self::Sqlite(s) => s.upsert_user(username, password_hash).await,
+                Self::Postgres(p) => p.upsert_user(username, password_hash).await,
+            }
+        })
+        .await
+    }
+
+    /// Starts a new family for `user_id` with its first refresh token.
+    pub(crate) async fn start_family(
+        &self,
+        user_id: i64,
+        token: TokenHash,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> Result<(), StoreError> {
+        bounded(async {
+            match self {
+                Self::Sqlite(s) => s.start_family(user_id, token, now_ms, ttl_ms).await,
+                Self::Postgres(p) => p.start_family(user_id, token, now_ms, ttl_ms).await,
+            }
+        })
+        .await
+    }
+
+    /// Exchanges the presented token for its replacement in the same family, or says why not.
+    pub(crate) async fn rotate(
+        &self,
+        rotation: Rotation,
+    ) -> Result<Result<Rotated, RefreshRefusal>, StoreError> {
+        bounded(async {
+            match self {
+                Self::Sqlite(s) => s.rotate(rotation).await,
+                Self::Postgres(p) => p.rotate(rotation).await,
+            }
+        })
+        .await
+    }
+
+    /// Revokes the family of `presented`, whatever state the token is in. Unknown tokens are
+    /// ignored: signing out must always succeed.
+    pub(crate) async fn revoke_family_of(
+        &self,
+        presented: TokenHash,
+        now_ms: i64,
+        reason: &'static str,
+    ) -> Result<(), StoreError> {
+        bounded(async {
+            match self {
+                Self::Sqlite(s) => s.revoke_family_of(presented, now_ms, reason).await,
+                Self::Postgres(p) => p.revoke_family_of(presented, now_ms, reason).await,
+            }
+        })
+        .await
+    }
+
+    /// Revokes every live family (a test control: "the server forgot every session").
+    pub(crate) async fn revoke_all(&self, now_ms: i64) -> Result<u64, StoreError> {
+        bounded(async {
+            match self {
+                Self::Sqlite(s) => s.revoke_all(now_ms).await,
+                Self::Postgres(p) => p.revoke_all(now_ms).await,
+            }
+        })
+        .await
+    }
+
+    /// Deletes expired refresh tokens, and families that are over (their last token expired,
+    /// or revoked before `revoked_before_ms`) with their tokens and reuse records, `batch`
+    /// rows per transaction so no pass holds locks for long.
+    pub(crate) async fn sweep(
+        &self,
+        now_ms: i64,
+        revoked_before_ms: i64,
+        batch: u32,
+    ) -> Result<Swept, StoreError> {
+        let mut swept = Swept::default();
+        loop {
+            let (tokens, families) = bounded(async {
+                match self {
+                    Self::Sqlite(s) => s.sweep_batch(now_ms, revoked_before_ms, batch).await,
+                    Self::Postgres(p) => p.sweep_batch(now_ms, revoked_before_ms, batch).await,
+                }
+            })
+            .await?;
+            swept.batches += 1;
+            swept.refresh_tokens += tokens;
+            swept.families += families;
+            if tokens < u64::from(batch) && families < u64::from(batch) {
+                return Ok(swept);
+            }
+            // Between batches, the requests waiting for the database go first.
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// How many families and refresh tokens are stored.
+    pub(crate) async fn sizes(&self) -> Result<Sizes, StoreError> {
+        bounded(async {
+            match self {
+                Self::Sqlite(s) => s.sizes().await,
+                Self::Postgres(p) => p.sizes().await,
+            }
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    const NOW: i64 = 1_000_000;
+    const WINDOW: i64 = 10_000;
+
+    fn token(used_at_ms: Option<i64>, successor: Option<(TokenHash, bool)>) -> Presented {
+        Presented {
+            family_id: 7,
+            expires_at_ms: NOW + 60_000,
+            used_at_ms,
+            family_revoked: false,
+            username: "demo".to_owned(),
+            successor,
+        }
+    }
+
+    #[test]
+    fn an_unused_live_token_rotates_and_an_unknown_one_is_refused() {
+        assert_eq!(
+            decide(Some(&token(None, None)), NOW, 0),
+            Step::Rotate { family_id: 7 }
+        );
+        assert_eq!(
+            decide(None, NOW, WINDOW),
+            Step::Refuse(RefreshRefusal::Unknown)
+        );
+    }
+
+    #[test]
+    fn strict_mode_revokes_on_any_reuse() {
+        let used = token(Some(NOW - 1), Some(([1; 32], false)));
+        assert_eq!(decide(Some(&used), NOW, 0), Step::Reuse { family_id: 7 });
+    }
+
+    #[test]
+    fn the_window_rotates_again_only_while_the_successor_is_unused_and_the_window_is_open() {
+        let lost = token(Some(NOW - WINDOW), Some(([1; 32], false)));
+        assert_eq!(
+            decide(Some(&lost), NOW, WINDOW),
+            Step::RotateAgain {
+                family_id: 7,
+                successor: [1; 32]
+            }
+        );
+        let successor_used = token(Some(NOW - 1), Some(([1; 32], true)));
+        assert_eq!(
+            decide(Some(&successor_used), NOW, WINDOW),
+            Step::Reuse { family_id: 7 }
+        );
+        let too_late = token(Some(NOW - WINDOW - 1), Some(([1; 32], false)));
+        assert_eq!(
+            decide(Some(&too_late), NOW, WINDOW),
+            Step::Reuse { family_id: 7 }
+        );
+        let killed_successor = token(Some(NOW - 1), None);
+        assert_eq!(
+            decide(Some(&killed_successor), NOW, WINDOW),
+            Step::Reuse { family_id: 7 }
+        );
+        let revoked = Presented {
+            family_revoked: true,
+            ..token(Some(NOW - 1), Some(([1; 32], false)))
+        };
+        assert_eq!(
+            decide(Some(&revoked), NOW, WINDOW),
+            Step::Reuse { family_id: 7 }
+        );
+    }
+
+    #[test]
+    fn revoked_and_expired_tokens_are_refused_without_revoking_again() {
+        let revoked = Presented {
+            family_revoked: true,
+            ..token(None, None)
+        };
+        assert_eq!(
+            decide(Some(&revoked), NOW, WINDOW),
+            Step::Refuse(RefreshRefusal::Revoked)
+        );
+        let expired = Presented {
+            expires_at_ms: NOW,
+            ..token(None, None)
+        };
+        assert_eq!(
+            decide(Some(&expired), NOW, WINDOW),
+            Step::Refuse(RefreshRefusal::Expired)
+        );
+    }
+}

@@ -1,0 +1,568 @@
+//! The PostgreSQL store: one database shared by every instance.
+//!
+//! Transactions run at READ COMMITTED, and every change to a family takes that family's row
+//! lock first (`SELECT … FOR UPDATE` in a rotation, the `UPDATE` itself in a revocation). So
+//! changes to one family are serial across all instances, and the rotation's reads after the
+//! lock see what the previous holder committed (each READ COMMITTED statement takes a new
+//! snapshot): two instances handed the same token at once cannot both rotate it. Different
+//! families never wait on each other.
+
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Transaction};
+use tokio_postgres::NoTls;
+
+use super::{
+    Options, Presented, RefreshRefusal, Rotated, Rotation, Sizes, Step, StoreError, TokenHash,
+    decide,
+};
+
+/// How long a request waits for a pooled connection, or for a new one to connect.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Taken for the length of the migration transaction, so instances starting at once migrate
+/// one after the other (the value is arbitrary: "authfetc" in ASCII).
+const MIGRATION_LOCK: i64 = 0x6175_7468_6665_7463;
+
+/// Each entry brings the schema from the previous version to its own; applied versions are
+/// recorded in `schema_migrations`.
+const MIGRATIONS: [&str; 1] = ["
+CREATE TABLE users (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL
+);
+CREATE TABLE families (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    user_id BIGINT NOT NULL REFERENCES users(id),
+    created_at_ms BIGINT NOT NULL,
+    expires_at_ms BIGINT NOT NULL,
+    revoked_at_ms BIGINT,
+    revoked_reason TEXT
+);
+CREATE INDEX families_expires ON families(expires_at_ms);
+CREATE INDEX families_revoked ON families(revoked_at_ms) WHERE revoked_at_ms IS NOT NULL;
+CREATE TABLE refresh_tokens (
+    hash BYTEA PRIMARY KEY,
+    family_id BIGINT NOT NULL REFERENCES families(id),
+    issued_at_ms BIGINT NOT NULL,
+    expires_at_ms BIGINT NOT NULL,
+    used_at_ms BIGINT,
+    successor BYTEA
+);
+CREATE INDEX refresh_tokens_family ON refresh_tokens(family_id);
+CREATE INDEX refresh_tokens_expires ON refresh_tokens(expires_at_ms);
+CREATE TABLE reuse_detections (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    family_id BIGINT NOT NULL REFERENCES families(id),
+    detected_at_ms BIGINT NOT NULL
+);
+CREATE INDEX reuse_detections_family ON reuse_detections(family_id);
+CREATE TABLE secrets (
+    name TEXT PRIMARY KEY,
+    value BYTEA NOT NULL
+);
+"];
+
+/// A pool of connections to the database, cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Postgres {
+    pool: Pool,
+}
+
+type PgResult<T> = Result<T, tokio_postgres::Error>;
+
+impl Postgres {
+    /// Connects to `url` and brings the schema up to date.
+    pub(crate) async fn open(url: &str, options: Options) -> Result<Self, StoreError> {
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::new(format_args!("{}: {e}", describe_url(url))))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("authfetch-server");
+        }
+        let described = describe(&config);
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            // A connection the database closed (a restart, a failover) is noticed when it is
+            // taken from the pool, without a round trip on the healthy ones.
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(options.pool_size)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(CONNECT_TIMEOUT))
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .recycle_timeout(Some(CONNECT_TIMEOUT))
+            .build()
+            .map_err(StoreError::new)?;
+        let store = Self { pool };
+        store
+            .migrate()
+            .await
+            .map_err(|e| StoreError::new(format_args!("{described}: {e}")))?;
+        Ok(store)
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Client, StoreError> {
+        self.pool.get().await.map_err(StoreError::new)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(error)?;
+        tx.batch_execute(&format!(
+            "SELECT pg_advisory_xact_lock({MIGRATION_LOCK});
+             CREATE TABLE IF NOT EXISTS schema_migrations (
+                 version INTEGER PRIMARY KEY,
+                 applied_at_ms BIGINT NOT NULL
+             );"
+        ))
+        .await
+        .map_err(error)?;
+        let current: i32 = tx
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                &[],
+            )
+            .await
+            .map_err(error)?
+            .get(0);
+        let known = i32::try_from(MIGRATIONS.len()).unwrap_or(i32::MAX);
+        if current > known {
+            return Err(StoreError::new(format_args!(
+                "the schema is at version {current}, newer than this server's {known}: a newer server made it"
+            )));
+        }
+        for (version, sql) in (1..).zip(MIGRATIONS) {
+            if version > current {
+                tx.batch_execute(sql).await.map_err(error)?;
+                tx.execute(
+                    "INSERT INTO schema_migrations (version, applied_at_ms) VALUES ($1, $2)",
+                    &[&version, &crate::now::millis()],
+                )
+                .await
+                .map_err(error)?;
+            }
+        }
+        tx.commit().await.map_err(error)
+    }
+
+    pub(crate) async fn secret(&self, name: &'static str) -> Result<Option<Vec<u8>>, StoreError> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached("SELECT value FROM secrets WHERE name = $1")
+            .await
+            .map_err(error)?;
+        let row = client
+            .query_opt(&statement, &[&name])
+            .await
+            .map_err(error)?;
+        Ok(row.map(|row| row.get(0)))
+    }
+
+    pub(crate) async fn insert_secret_if_absent(
+        &self,
+        name: &'static str,
+        value: Vec<u8>,
+    ) -> Result<Vec<u8>, StoreError> {
+        // Of instances starting at once, the first insert wins. The others' inserts wait for
+        // it and do nothing; their own snapshot may predate it, so the winner is read again.
+        let client = self.client().await?;
+        let inserted = client
+            .query_opt(
+                "INSERT INTO secrets (name, value) VALUES ($1, $2)
+                 ON CONFLICT (name) DO NOTHING RETURNING value",
+                &[&name, &value],
+            )
+            .await
+            .map_err(error)?;
+        match inserted {
+            Some(row) => Ok(row.get(0)),
+            None => client
+                .query_one("SELECT value FROM secrets WHERE name = $1", &[&name])
+                .await
+                .map(|row| row.get(0))
+                .map_err(error),
+        }
+    }
+
+    pub(crate) async fn put_secret(
+        &self,
+        name: &'static str,
+        value: Vec<u8>,
+    ) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO secrets (name, value) VALUES ($1, $2)
+                 ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+                &[&name, &value],
+            )
+            .await
+            .map(drop)
+            .map_err(error)
+    }
+
+    pub(crate) async fn delete_secret(&self, name: &'static str) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute("DELETE FROM secrets WHERE name = $1", &[&name])
+            .await
+            .map(drop)
+            .map_err(error)
+    }
+
+    pub(crate) async fn find_user(
+        &self,
+        username: String,
+    ) -> Result<Option<(i64, String)>, StoreError> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached("SELECT id, password_hash FROM users WHERE username = $1")
+            .await
+            .map_err(error)?;
+        let row = client
+            .query_opt(&statement, &[&username])
+            .await
+            .map_err(error)?;
+        Ok(row.map(|row| (row.get(0), row.get(1))))
+    }
+
+    pub(crate) async fn upsert_user(
+        &self,
+        username: String,
+        password_hash: String,
+    ) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO users (username, password_hash) VALUES ($1, $2)
+                 ON CONFLICT (username) DO UPDATE SET password_hash = EXCLUDED.password_hash",
+                &[&username, &password_hash],
+            )
+            .await
+            .map(drop)
+            .map_err(error)
+    }
+
+    pub(crate) async fn start_family(
+        &self,
+        user_id: i64,
+        token: TokenHash,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(error)?;
+        let insert = tx
+            .prepare_cached(
+                "INSERT INTO families (user_id, created_at_ms, expires_at_ms)
+                 VALUES ($1, $2, $3) RETURNING id",
+            )
+            .await
+            .map_err(error)?;
+        let family_id: i64 = tx
+            .query_one(
+                &insert,
+                &[&user_id, &now_ms, &now_ms.saturating_add(ttl_ms)],
+            )
+            .await
+            .map_err(error)?
+            .get(0);
+        insert_token(&tx, family_id, &token, now_ms, ttl_ms)
+            .await
+            .map_err(error)?;
+        tx.commit().await.map_err(error)
+    }
+
+    pub(crate) async fn rotate(
+        &self,
+        rotation: Rotation,
+    ) -> Result<Result<Rotated, RefreshRefusal>, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(error)?;
+        let presented = presented(&tx, &rotation.presented).await.map_err(error)?;
+        let step = decide(
+            presented.as_ref(),
+            rotation.now_ms,
+            rotation.retry_window_ms,
+        );
+        let outcome = write_step(&tx, &step, &rotation).await.map_err(error)?;
+        tx.commit().await.map_err(error)?;
+        Ok(outcome.map(|again| Rotated {
+            username: presented.map(|p| p.username).unwrap_or_default(),
+            again,
+        }))
+    }
+
+    pub(crate) async fn revoke_family_of(
+        &self,
+        presented: TokenHash,
+        now_ms: i64,
+        reason: &'static str,
+    ) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(
+                "UPDATE families SET revoked_at_ms = $1, revoked_reason = $2
+                 WHERE id = (SELECT family_id FROM refresh_tokens WHERE hash = $3)
+                   AND revoked_at_ms IS NULL",
+            )
+            .await
+            .map_err(error)?;
+        client
+            .execute(&statement, &[&now_ms, &reason, &presented.as_slice()])
+            .await
+            .map(drop)
+            .map_err(error)
+    }
+
+    pub(crate) async fn revoke_all(&self, now_ms: i64) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE families SET revoked_at_ms = $1, revoked_reason = 'operator' WHERE revoked_at_ms IS NULL",
+                &[&now_ms],
+            )
+            .await
+            .map_err(error)
+    }
+
+    pub(crate) async fn sweep_batch(
+        &self,
+        now_ms: i64,
+        revoked_before_ms: i64,
+        batch: u32,
+    ) -> Result<(u64, u64), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(error)?;
+        let batch = i64::from(batch);
+        // SKIP LOCKED: rows a rotation or another instance's sweep holds are left for the next
+        // pass instead of waited for.
+        let tokens = tx
+            .execute(
+                "DELETE FROM refresh_tokens WHERE hash IN (
+                     SELECT hash FROM refresh_tokens WHERE expires_at_ms <= $1
+                     LIMIT $2 FOR UPDATE SKIP LOCKED)",
+                &[&now_ms, &batch],
+            )
+            .await
+            .map_err(error)?;
+        let doomed: Vec<i64> = tx
+            .query(
+                "SELECT id FROM families WHERE expires_at_ms <= $1 OR revoked_at_ms <= $2
+                 LIMIT $3 FOR UPDATE SKIP LOCKED",
+                &[&now_ms, &revoked_before_ms, &batch],
+            )
+            .await
+            .map_err(error)?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        let family_tokens = tx
+            .execute(
+                "DELETE FROM refresh_tokens WHERE family_id = ANY($1)",
+                &[&doomed],
+            )
+            .await
+            .map_err(error)?;
+        tx.execute(
+            "DELETE FROM reuse_detections WHERE family_id = ANY($1)",
+            &[&doomed],
+        )
+        .await
+        .map_err(error)?;
+        let families = tx
+            .execute("DELETE FROM families WHERE id = ANY($1)", &[&doomed])
+            .await
+            .map_err(error)?;
+        tx.commit().await.map_err(error)?;
+        Ok((tokens + family_tokens, families))
+    }
+
+    pub(crate) async fn sizes(&self) -> Result<Sizes, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                "SELECT (SELECT COUNT(*) FROM families), (SELECT COUNT(*) FROM refresh_tokens)",
+                &[],
+            )
+            .await
+            .map_err(error)?;
+        let count = |index: usize| u64::try_from(row.get::<_, i64>(index)).unwrap_or(0);
+        Ok(Sizes {
+            families: count(0),
+            refresh_tokens: count(1),
+        })
+    }
+}
+
+fn error(e: tokio_postgres::Error) -> StoreError {
+    StoreError::new(e)
+}
+
+/// The presented token as the rotation must see it: its family locked first, then read.
+async fn presented(tx: &Transaction<'_>, hash: &TokenHash) -> PgResult<Option<Presented>> {
+    let family = tx
+        .prepare_cached("SELECT family_id FROM refresh_tokens WHERE hash = $1")
+        .await?;
+    let Some(family) = tx.query_opt(&family, &[&hash.as_slice()]).await? else {
+        return Ok(None);
+    };
+    let family_id: i64 = family.get(0);
+    let lock = tx
+        .prepare_cached(
+            "SELECT f.revoked_at_ms IS NOT NULL, u.username
+             FROM families f JOIN users u ON u.id = f.user_id
+             WHERE f.id = $1 FOR UPDATE OF f",
+        )
+        .await?;
+    let Some(family) = tx.query_opt(&lock, &[&family_id]).await? else {
+        return Ok(None);
+    };
+    // Read again under the lock: the token may have been used, or deleted, meanwhile.
+    let token = tx
+        .prepare_cached(
+            "SELECT t.expires_at_ms, t.used_at_ms, t.successor, s.used_at_ms IS NOT NULL
+             FROM refresh_tokens t LEFT JOIN refresh_tokens s ON s.hash = t.successor
+             WHERE t.hash = $1",
+        )
+        .await?;
+    let Some(token) = tx.query_opt(&token, &[&hash.as_slice()]).await? else {
+        return Ok(None);
+    };
+    let successor: Option<Vec<u8>> = token.get(2);
+    Ok(Some(Presented {
+        family_id,
+        expires_at_ms: token.get(0),
+        used_at_ms: token.get(1),
+        family_revoked: family.get(0),
+        username: family.get(1),
+        successor: successor
+            .and_then(|hash| TokenHash::try_from(hash).ok())
+            .map(|hash| (hash, token.get::<_, bool>(3))),
+    }))
+}
+
+/// Writes `step`; `Ok(again)` when a replacement was issued.
+async fn write_step(
+    tx: &Transaction<'_>,
+    step: &Step,
+    rotation: &Rotation,
+) -> PgResult<Result<bool, RefreshRefusal>> {
+    let Rotation {
+        presented,
+        replacement,
+        now_ms,
+        ttl_ms,
+        ..
+    } = *rotation;
+    let (family_id, again) = match *step {
+        Step::Refuse(refusal) => return Ok(Err(refusal)),
+        Step::Reuse { family_id } => {
+            tx.execute(
+                "INSERT INTO reuse_detections (family_id, detected_at_ms) VALUES ($1, $2)",
+                &[&family_id, &now_ms],
+            )
+            .await?;
+            tx.execute(
+                "UPDATE families SET revoked_at_ms = $1, revoked_reason = 'reuse'
+                 WHERE id = $2 AND revoked_at_ms IS NULL",
+                &[&now_ms, &family_id],
+            )
+            .await?;
+            return Ok(Err(RefreshRefusal::Reused));
+        }
+        Step::Rotate { family_id } => {
+            let used = tx
+                .prepare_cached(
+                    "UPDATE refresh_tokens SET used_at_ms = $1, successor = $2 WHERE hash = $3",
+                )
+                .await?;
+            tx.execute(
+                &used,
+                &[&now_ms, &replacement.as_slice(), &presented.as_slice()],
+            )
+            .await?;
+            (family_id, false)
+        }
+        Step::RotateAgain {
+            family_id,
+            successor,
+        } => {
+            // The successor dies as used, so if it ever comes back it is a reuse.
+            tx.execute(
+                "UPDATE refresh_tokens SET used_at_ms = $1 WHERE hash = $2",
+                &[&now_ms, &successor.as_slice()],
+            )
+            .await?;
+            tx.execute(
+                "UPDATE refresh_tokens SET successor = $1 WHERE hash = $2",
+                &[&replacement.as_slice(), &presented.as_slice()],
+            )
+            .await?;
+            (family_id, true)
+        }
+    };
+    insert_token(tx, family_id, &replacement, now_ms, ttl_ms).await?;
+    Ok(Ok(again))
+}
+
+async fn insert_token(
+    tx: &Transaction<'_>,
+    family_id: i64,
+    token: &TokenHash,
+    now_ms: i64,
+    ttl_ms: i64,
+) -> PgResult<()> {
+    let expires_at_ms = now_ms.saturating_add(ttl_ms);
+    let insert = tx
+        .prepare_cached(
+            "INSERT INTO refresh_tokens (hash, family_id, issued_at_ms, expires_at_ms)
+             VALUES ($1, $2, $3, $4)",
+        )
+        .await?;
+    tx.execute(
+        &insert,
+        &[&token.as_slice(), &family_id, &now_ms, &expires_at_ms],
+    )
+    .await?;
+    let extend = tx
+        .prepare_cached(
+            "UPDATE families SET expires_at_ms = GREATEST(expires_at_ms, $1) WHERE id = $2",
+        )
+        .await?;
+    tx.execute(&extend, &[&expires_at_ms, &family_id]).await?;
+    Ok(())
+}
+
+/// The database a URL names, without its password, for messages.
+fn describe_url(url: &str) -> String {
+    url.parse::<tokio_postgres::Config>()
+        .map_or_else(|_| "the PostgreSQL URL".to_owned(), |c| describe(&c))
+}
+
+fn describe(config: &tokio_postgres::Config) -> String {
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .zip(config.get_ports().iter().chain(std::iter::repeat(&5432)))
+        .map(|(host, port)| match host {
+            tokio_postgres::config::Host::Tcp(name) => format!("{name}:{port}"),
+            tokio_postgres::config::Host::Unix(path) => format!("{}:{port}", path.display()),
+        })
+        .collect();
+    format!(
+        "postgres://{}@{}/{}",
+        config.get_user().unwrap_or(""),
+        hosts.join(","),
+        config.get_dbname().unwrap_or("")
+    )
+}

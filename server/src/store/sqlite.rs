@@ -1,0 +1,457 @@
+//! The SQLite store: one file (or `:memory:`), for one instance.
+//!
+//! One connection behind a mutex: every write is a short transaction, and serialising them is
+//! what makes "two refreshes with the same token, exactly one wins" hold without retry loops.
+//! Several processes on one file still agree, since each rotation is an `IMMEDIATE`
+//! transaction (the file's write lock is taken before the token is read).
+
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+
+use super::{
+    Presented, RefreshRefusal, Rotated, Rotation, Sizes, Step, StoreError, TokenHash, decide,
+};
+
+/// Each entry brings the schema from the previous version to its own (`PRAGMA user_version`).
+/// Version 1 is the schema from before versioning, hence `IF NOT EXISTS`: databases made then
+/// are at version 0 with these tables already in place.
+const MIGRATIONS: [&str; 2] = [
+    "
+CREATE TABLE IF NOT EXISTS users (
+    id INTEGER PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS families (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    created_at_ms INTEGER NOT NULL,
+    revoked_at_ms INTEGER,
+    revoked_reason TEXT
+);
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+    hash BLOB PRIMARY KEY,
+    family_id INTEGER NOT NULL REFERENCES families(id),
+    issued_at_ms INTEGER NOT NULL,
+    expires_at_ms INTEGER NOT NULL,
+    used_at_ms INTEGER
+);
+CREATE INDEX IF NOT EXISTS refresh_tokens_family ON refresh_tokens(family_id);
+CREATE TABLE IF NOT EXISTS reuse_detections (
+    id INTEGER PRIMARY KEY,
+    family_id INTEGER NOT NULL REFERENCES families(id),
+    detected_at_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS secrets (
+    name TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
+",
+    // The retry window follows a used token to its successor; housekeeping finds families
+    // that are over by the expiry of their newest token.
+    "
+ALTER TABLE refresh_tokens ADD COLUMN successor BLOB;
+ALTER TABLE families ADD COLUMN expires_at_ms INTEGER NOT NULL DEFAULT 0;
+UPDATE families SET expires_at_ms =
+    COALESCE((SELECT MAX(expires_at_ms) FROM refresh_tokens WHERE family_id = families.id), 0);
+CREATE INDEX refresh_tokens_expires ON refresh_tokens(expires_at_ms);
+CREATE INDEX families_expires ON families(expires_at_ms);
+CREATE INDEX families_revoked ON families(revoked_at_ms) WHERE revoked_at_ms IS NOT NULL;
+CREATE INDEX reuse_detections_family ON reuse_detections(family_id);
+",
+];
+
+/// Handle to the database, cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Sqlite {
+    connection: Arc<Mutex<Connection>>,
+}
+
+impl Sqlite {
+    /// Opens (creating if needed) the database at `path`, or an in-memory one for `:memory:`.
+    pub(crate) async fn open(path: &str) -> Result<Self, StoreError> {
+        let path = path.to_owned();
+        let connection = tokio::task::spawn_blocking(move || prepare(&path))
+            .await
+            .map_err(StoreError::new)??;
+        Ok(Self {
+            connection: Arc::new(Mutex::new(connection)),
+        })
+    }
+
+    /// Runs `work` with the connection on the blocking pool, so SQLite's disk waits never
+    /// stall the async workers.
+    async fn call<R, F>(&self, work: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<R, rusqlite::Error> + Send + 'static,
+    {
+        let connection = Arc::clone(&self.connection);
+        tokio::task::spawn_blocking(move || {
+            let mut guard = connection
+                .lock()
+                .map_err(|_| StoreError::new("database lock poisoned"))?;
+            work(&mut guard).map_err(StoreError::new)
+        })
+        .await
+        .map_err(StoreError::new)?
+    }
+
+    pub(crate) async fn secret(&self, name: &'static str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.call(move |c| {
+            c.query_row("SELECT value FROM secrets WHERE name = ?1", [name], |row| {
+                row.get(0)
+            })
+            .optional()
+        })
+        .await
+    }
+
+    pub(crate) async fn insert_secret_if_absent(
+        &self,
+        name: &'static str,
+        value: Vec<u8>,
+    ) -> Result<Vec<u8>, StoreError> {
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO secrets (name, value) VALUES (?1, ?2) ON CONFLICT(name) DO NOTHING",
+                params![name, value],
+            )?;
+            c.query_row("SELECT value FROM secrets WHERE name = ?1", [name], |row| {
+                row.get(0)
+            })
+        })
+        .await
+    }
+
+    pub(crate) async fn put_secret(
+        &self,
+        name: &'static str,
+        value: Vec<u8>,
+    ) -> Result<(), StoreError> {
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO secrets (name, value) VALUES (?1, ?2)
+                 ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                params![name, value],
+            )
+            .map(drop)
+        })
+        .await
+    }
+
+    pub(crate) async fn delete_secret(&self, name: &'static str) -> Result<(), StoreError> {
+        self.call(move |c| {
+            c.execute("DELETE FROM secrets WHERE name = ?1", [name])
+                .map(drop)
+        })
+        .await
+    }
+
+    pub(crate) async fn find_user(
+        &self,
+        username: String,
+    ) -> Result<Option<(i64, String)>, StoreError> {
+        self.call(move |c| {
+            c.query_row(
+                "SELECT id, password_hash FROM users WHERE username = ?1",
+                [username],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()
+        })
+        .await
+    }
+
+    pub(crate) async fn upsert_user(
+        &self,
+        username: String,
+        password_hash: String,
+    ) -> Result<(), StoreError> {
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO users (username, password_hash) VALUES (?1, ?2)
+                 ON CONFLICT(username) DO UPDATE SET password_hash = excluded.password_hash",
+                params![username, password_hash],
+            )
+            .map(drop)
+        })
+        .await
+    }
+
+    pub(crate) async fn start_family(
+        &self,
+        user_id: i64,
+        token: TokenHash,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "INSERT INTO families (user_id, created_at_ms, expires_at_ms) VALUES (?1, ?2, ?3)",
+                params![user_id, now_ms, now_ms.saturating_add(ttl_ms)],
+            )?;
+            let family_id = tx.last_insert_rowid();
+            insert_token(&tx, family_id, &token, now_ms, ttl_ms)?;
+            tx.commit()
+        })
+        .await
+    }
+
+    pub(crate) async fn rotate(
+        &self,
+        rotation: Rotation,
+    ) -> Result<Result<Rotated, RefreshRefusal>, StoreError> {
+        self.call(move |c| rotate(c, &rotation)).await
+    }
+
+    pub(crate) async fn revoke_family_of(
+        &self,
+        presented: TokenHash,
+        now_ms: i64,
+        reason: &'static str,
+    ) -> Result<(), StoreError> {
+        self.call(move |c| {
+            c.execute(
+                "UPDATE families SET revoked_at_ms = ?1, revoked_reason = ?2
+                 WHERE id = (SELECT family_id FROM refresh_tokens WHERE hash = ?3)
+                   AND revoked_at_ms IS NULL",
+                params![now_ms, reason, presented.as_slice()],
+            )
+            .map(drop)
+        })
+        .await
+    }
+
+    pub(crate) async fn revoke_all(&self, now_ms: i64) -> Result<u64, StoreError> {
+        self.call(move |c| {
+            c.execute(
+                "UPDATE families SET revoked_at_ms = ?1, revoked_reason = 'operator' WHERE revoked_at_ms IS NULL",
+                [now_ms],
+            )
+        })
+        .await
+        .map(count)
+    }
+
+    pub(crate) async fn sweep_batch(
+        &self,
+        now_ms: i64,
+        revoked_before_ms: i64,
+        batch: u32,
+    ) -> Result<(u64, u64), StoreError> {
+        self.call(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let tokens = tx.execute(
+                "DELETE FROM refresh_tokens WHERE rowid IN
+                 (SELECT rowid FROM refresh_tokens WHERE expires_at_ms <= ?1 LIMIT ?2)",
+                params![now_ms, batch],
+            )?;
+            tx.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS doomed_families (id INTEGER PRIMARY KEY)",
+                [],
+            )?;
+            tx.execute("DELETE FROM temp.doomed_families", [])?;
+            let families = tx.execute(
+                "INSERT INTO temp.doomed_families (id)
+                 SELECT id FROM families WHERE expires_at_ms <= ?1 OR revoked_at_ms <= ?2 LIMIT ?3",
+                params![now_ms, revoked_before_ms, batch],
+            )?;
+            let doomed = "IN (SELECT id FROM temp.doomed_families)";
+            let tokens = tokens
+                + tx.execute(
+                    &format!("DELETE FROM refresh_tokens WHERE family_id {doomed}"),
+                    [],
+                )?;
+            tx.execute(
+                &format!("DELETE FROM reuse_detections WHERE family_id {doomed}"),
+                [],
+            )?;
+            tx.execute(&format!("DELETE FROM families WHERE id {doomed}"), [])?;
+            tx.commit()?;
+            Ok((count(tokens), count(families)))
+        })
+        .await
+    }
+
+    pub(crate) async fn sizes(&self) -> Result<Sizes, StoreError> {
+        self.call(|c| {
+            c.query_row(
+                "SELECT (SELECT COUNT(*) FROM families), (SELECT COUNT(*) FROM refresh_tokens)",
+                [],
+                |row| {
+                    Ok(Sizes {
+                        families: count(row.get::<_, i64>(0)?),
+                        refresh_tokens: count(row.get::<_, i64>(1)?),
+                    })
+                },
+            )
+        })
+        .await
+    }
+}
+
+fn count<N: TryInto<u64>>(n: N) -> u64 {
+    n.try_into().unwrap_or(0)
+}
+
+fn prepare(path: &str) -> Result<Connection, StoreError> {
+    let connection = open_and_migrate(path).map_err(StoreError::new)?;
+    let current: i64 = connection
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .map_err(StoreError::new)?;
+    let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
+    if current > known {
+        return Err(StoreError::new(format_args!(
+            "the schema is at version {current}, newer than this server's {known}: a newer server made it"
+        )));
+    }
+    Ok(connection)
+}
+
+fn open_and_migrate(path: &str) -> Result<Connection, rusqlite::Error> {
+    let mut connection = Connection::open(path)?;
+    // WAL keeps readers off the writer's back; NORMAL sync is durable across a process
+    // crash, which is the restart the demo cares about.
+    connection.pragma_update(None, "journal_mode", "WAL")?;
+    connection.pragma_update(None, "synchronous", "NORMAL")?;
+    connection.pragma_update(None, "foreign_keys", "ON")?;
+    connection.busy_timeout(std::time::Duration::from_secs(5))?;
+    migrate(&mut connection)?;
+    Ok(connection)
+}
+
+/// Applies the migrations this database lacks, each with its version bump in one `IMMEDIATE`
+/// transaction: two processes starting on one file at once apply each migration once.
+fn migrate(connection: &mut Connection) -> Result<(), rusqlite::Error> {
+    for (version, sql) in (1_i64..).zip(MIGRATIONS) {
+        let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        if current < version {
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", version)?;
+        }
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+fn rotate(
+    connection: &mut Connection,
+    rotation: &Rotation,
+) -> Result<Result<Rotated, RefreshRefusal>, rusqlite::Error> {
+    // IMMEDIATE: the write lock is held from the read on, so what is read stays true.
+    let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let presented = tx
+        .query_row(
+            "SELECT t.family_id, t.expires_at_ms, t.used_at_ms, f.revoked_at_ms, u.username,
+                    t.successor, s.used_at_ms IS NOT NULL
+             FROM refresh_tokens t
+             JOIN families f ON f.id = t.family_id
+             JOIN users u ON u.id = f.user_id
+             LEFT JOIN refresh_tokens s ON s.hash = t.successor
+             WHERE t.hash = ?1",
+            [rotation.presented.as_slice()],
+            |row| {
+                let successor: Option<Vec<u8>> = row.get(5)?;
+                Ok(Presented {
+                    family_id: row.get(0)?,
+                    expires_at_ms: row.get(1)?,
+                    used_at_ms: row.get(2)?,
+                    family_revoked: row.get::<_, Option<i64>>(3)?.is_some(),
+                    username: row.get(4)?,
+                    successor: successor
+                        .and_then(|hash| TokenHash::try_from(hash).ok())
+                        .map(|hash| Ok::<_, rusqlite::Error>((hash, row.get(6)?)))
+                        .transpose()?,
+                })
+            },
+        )
+        .optional()?;
+    let step = decide(
+        presented.as_ref(),
+        rotation.now_ms,
+        rotation.retry_window_ms,
+    );
+    let outcome = write_step(&tx, &step, rotation)?;
+    tx.commit()?;
+    Ok(outcome.map(|again| Rotated {
+        username: presented.map(|p| p.username).unwrap_or_default(),
+        again,
+    }))
+}
+
+/// Writes `step`; `Ok(again)` when a replacement was issued.
+fn write_step(
+    tx: &Transaction<'_>,
+    step: &Step,
+    rotation: &Rotation,
+) -> Result<Result<bool, RefreshRefusal>, rusqlite::Error> {
+    let Rotation {
+        presented,
+        replacement,
+        now_ms,
+        ttl_ms,
+        ..
+    } = *rotation;
+    let (family_id, again) = match *step {
+        Step::Refuse(refusal) => return Ok(Err(refusal)),
+        Step::Reuse { family_id } => {
+            tx.execute(
+                "INSERT INTO reuse_detections (family_id, detected_at_ms) VALUES (?1, ?2)",
+                params![family_id, now_ms],
+            )?;
+            tx.execute(
+                "UPDATE families SET revoked_at_ms = ?1, revoked_reason = 'reuse'
+                 WHERE id = ?2 AND revoked_at_ms IS NULL",
+                params![now_ms, family_id],
+            )?;
+            return Ok(Err(RefreshRefusal::Reused));
+        }
+        Step::Rotate { family_id } => {
+            tx.execute(
+                "UPDATE refresh_tokens SET used_at_ms = ?1, successor = ?2 WHERE hash = ?3",
+                params![now_ms, replacement.as_slice(), presented.as_slice()],
+            )?;
+            (family_id, false)
+        }
+        Step::RotateAgain {
+            family_id,
+            successor,
+        } => {
+            // The successor dies as used, so if it ever comes back it is a reuse.
+            tx.execute(
+                "UPDATE refresh_tokens SET used_at_ms = ?1 WHERE hash = ?2",
+                params![now_ms, successor.as_slice()],
+            )?;
+            tx.execute(
+                "UPDATE refresh_tokens SET successor = ?1 WHERE hash = ?2",
+                params![replacement.as_slice(), presented.as_slice()],
+            )?;
+            (family_id, true)
+        }
+    };
+    insert_token(tx, family_id, &replacement, now_ms, ttl_ms)?;
+    Ok(Ok(again))
+}
+
+fn insert_token(
+    tx: &Transaction<'_>,
+    family_id: i64,
+    token: &TokenHash,
+    now_ms: i64,
+    ttl_ms: i64,
+) -> Result<(), rusqlite::Error> {
+    let expires_at_ms = now_ms.saturating_add(ttl_ms);
+    tx.execute(
+        "INSERT INTO refresh_tokens (hash, family_id, issued_at_ms, expires_at_ms) VALUES (?1, ?2, ?3, ?4)",
+        params![token.as_slice(), family_id, now_ms, expires_at_ms],
+    )?;
+    tx.execute(
+        "UPDATE families SET expires_at_ms = MAX(expires_at_ms, ?1) WHERE id = ?2",
+        params![expires_at_ms, family_id],
+    )?;
+    Ok(())
+}
