@@ -1,6 +1,7 @@
 //! The one error type every handler returns: a status and a JSON body `{ "error": "…" }`.
 
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -90,7 +91,7 @@ impl ApiError {
     /// 503: the database failed or could not be reached. Nothing was decided, so the client
     /// may try again; the cause goes to stderr, not to the client.
     pub(crate) fn unavailable(cause: &dyn std::fmt::Display) -> Self {
-        eprintln!("authfetch-server: database unavailable: {cause}");
+        report_unavailable(cause);
         Self {
             retry_after: true,
             ..Self::new(
@@ -108,6 +109,24 @@ impl ApiError {
     /// The message sent to the client.
     pub fn message(&self) -> &str {
         &self.message
+    }
+}
+
+/// Writes the cause of a 503 to stderr, at most once a second: while the database is away
+/// every request fails the same way, and one line says it as well as thousands.
+fn report_unavailable(cause: &dyn std::fmt::Display) {
+    static LAST_SECOND: AtomicU64 = AtomicU64::new(0);
+    static SILENCED: AtomicU64 = AtomicU64::new(0);
+    let second = crate::now::seconds();
+    if LAST_SECOND.swap(second, Ordering::Relaxed) == second {
+        SILENCED.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    match SILENCED.swap(0, Ordering::Relaxed) {
+        0 => eprintln!("authfetch-server: database unavailable: {cause}"),
+        more => eprintln!(
+            "authfetch-server: database unavailable: {cause} (and {more} more answers 503 since the last such line)"
+        ),
     }
 }
 

@@ -413,3 +413,70 @@ fn loopback_http_cookies_are_refused_on_a_non_loopback_bind() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn a_database_from_before_schema_versions_is_migrated_and_keeps_its_sessions() {
+    use sha2::Digest;
+    let dir = temp_dir();
+    let db = dir.path().join("old.sqlite3");
+    // The schema and rows as the server wrote them before migrations were versioned.
+    let live = "a".repeat(43);
+    let used = "b".repeat(43);
+    let hash = |token: &str| sha2::Sha256::digest(token.as_bytes()).to_vec();
+    {
+        let old = rusqlite::Connection::open(&db).unwrap();
+        old.execute_batch(
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL);
+             CREATE TABLE families (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id),
+                 created_at_ms INTEGER NOT NULL, revoked_at_ms INTEGER, revoked_reason TEXT);
+             CREATE TABLE refresh_tokens (hash BLOB PRIMARY KEY, family_id INTEGER NOT NULL REFERENCES families(id),
+                 issued_at_ms INTEGER NOT NULL, expires_at_ms INTEGER NOT NULL, used_at_ms INTEGER);
+             CREATE INDEX refresh_tokens_family ON refresh_tokens(family_id);
+             CREATE TABLE reuse_detections (id INTEGER PRIMARY KEY, family_id INTEGER NOT NULL REFERENCES families(id),
+                 detected_at_ms INTEGER NOT NULL);
+             CREATE TABLE secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+             INSERT INTO users VALUES (1, 'demo', 'not a hash of demo');
+             INSERT INTO families VALUES (1, 1, 0, NULL, NULL), (2, 1, 0, NULL, NULL);
+             ",
+        )
+        .unwrap();
+        let far = i64::MAX / 2;
+        old.execute(
+            "INSERT INTO refresh_tokens VALUES (?1, 1, 0, ?3, NULL), (?2, 2, 0, ?3, 1)",
+            rusqlite::params![hash(&live), hash(&used), far],
+        )
+        .unwrap();
+    }
+    let server = ServerProcess::spawn(&["--db", path_str(&db)]);
+    let client = server.client();
+    let reply = client.refresh(&live).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_eq!(
+        client.refresh(&used).await.error(),
+        "refresh token reuse detected; the session is revoked"
+    );
+    // The demo user kept its id and got its password back.
+    assert_eq!(client.login("demo", "demo").await.status, StatusCode::OK);
+    server.kill();
+    let migrated = rusqlite::Connection::open(&db).unwrap();
+    let version: i64 = migrated
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
+}
+
+#[tokio::test]
+async fn a_database_from_a_newer_server_is_refused() {
+    let dir = temp_dir();
+    let db = dir.path().join("newer.sqlite3");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    let (ok, stderr) = run_binary(&["--port", "0", "--db", path_str(&db)]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("the schema is at version 99, newer than this server's"),
+        "{stderr}"
+    );
+}

@@ -344,3 +344,117 @@ async fn csrf_double_submit_guards_refresh_and_logout_when_enabled() {
         ["csrf_refresh_token=; Secure; SameSite=Strict; Path=/; Max-Age=0"]
     );
 }
+
+/// The new refresh cookie of a 200, asserting the 200.
+fn rotated(reply: &common::Reply) -> String {
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    reply.cookie_value("refresh_token").unwrap()
+}
+
+#[tokio::test]
+async fn within_the_retry_window_a_token_whose_answer_was_lost_rotates_again() {
+    let server = TestServer::start(&["--refresh-retry-window", "30"]).await;
+    let client = server.client();
+    let (_, first) = client.demo_session().await;
+    // The answer to this refresh never reached the browser, which still holds `first`.
+    let lost = rotated(&client.refresh(&first).await);
+    let again = rotated(&client.refresh(&first).await);
+    assert_ne!(again, lost);
+    let stats = client.stats().await;
+    assert_eq!((stats.refresh_retried, stats.reuse_detections), (1, 0));
+    // The session goes on from the new token; the lost one died as used.
+    let next = rotated(&client.refresh(&again).await);
+    let replay = client.refresh(&lost).await;
+    assert_eq!(
+        replay.error(),
+        "refresh token reuse detected; the session is revoked"
+    );
+    assert_eq!(client.refresh(&next).await.error(), "session revoked");
+}
+
+#[tokio::test]
+async fn the_retry_window_ends_once_the_successor_is_used() {
+    let server = TestServer::start(&["--refresh-retry-window", "30"]).await;
+    let client = server.client();
+    let (_, first) = client.demo_session().await;
+    let second = rotated(&client.refresh(&first).await);
+    let third = rotated(&client.refresh(&second).await);
+    // `first` comes back after its successor was used: a copy is out there.
+    let replay = client.refresh(&first).await;
+    assert_eq!(
+        replay.error(),
+        "refresh token reuse detected; the session is revoked"
+    );
+    assert_eq!(client.refresh(&third).await.error(), "session revoked");
+    let stats = client.stats().await;
+    assert_eq!((stats.refresh_retried, stats.reuse_detections), (0, 1));
+}
+
+#[tokio::test]
+async fn after_the_retry_window_and_without_one_a_replay_is_reuse() {
+    for (window, wait_ms) in [("1", 1_300), ("0", 0)] {
+        let server = TestServer::start(&["--refresh-retry-window", window]).await;
+        let client = server.client();
+        let (_, first) = client.demo_session().await;
+        let lost = rotated(&client.refresh(&first).await);
+        tokio::time::sleep(Duration::from_millis(wait_ms)).await;
+        let replay = client.refresh(&first).await;
+        assert_eq!(
+            replay.error(),
+            "refresh token reuse detected; the session is revoked",
+            "window {window}"
+        );
+        assert_eq!(client.refresh(&lost).await.error(), "session revoked");
+        assert_eq!(client.stats().await.refresh_retried, 0);
+    }
+}
+
+#[tokio::test]
+async fn housekeeping_deletes_expired_tokens_and_finished_families_in_bounded_batches() {
+    let server = TestServer::start(&[
+        "--refresh-ttl",
+        "2",
+        "--revoked-retention",
+        "0",
+        "--housekeeping-batch",
+        "2",
+    ])
+    .await;
+    let client = server.client();
+    let mut expired = Vec::new();
+    for _ in 0..3 {
+        expired.push(client.demo_session().await.1);
+    }
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    // Two live sessions, one of them rotated once (its used token stays until it expires),
+    // and one signed out (revoked, kept 0 s).
+    let (_, live) = client.demo_session().await;
+    let live = rotated(&client.refresh(&live).await);
+    let (_, signed_out) = client.demo_session().await;
+    let cookie = format!("refresh_token={signed_out}");
+    client
+        .send(Method::POST, "/auth/logout", &[("cookie", &cookie)], "")
+        .await;
+
+    let report = client
+        .post_json("/auth/test/housekeep", &[], "")
+        .await
+        .json();
+    assert_eq!(report["swept"]["families"], 4, "{report}");
+    assert_eq!(report["swept"]["refresh_tokens"], 4, "{report}");
+    // Four families two at a time, then a batch that finds nothing more.
+    assert_eq!(report["swept"]["batches"], 3, "{report}");
+    assert_eq!(report["left"]["families"], 1, "{report}");
+    assert_eq!(report["left"]["refresh_tokens"], 2, "{report}");
+
+    assert_eq!(
+        client.refresh(&expired[0]).await.error(),
+        "invalid refresh token"
+    );
+    rotated(&client.refresh(&live).await);
+    let again = client
+        .post_json("/auth/test/housekeep", &[], "")
+        .await
+        .json();
+    assert_eq!(again["swept"]["families"], 0, "{again}");
+}

@@ -43,6 +43,22 @@ impl StoreError {
     pub(crate) fn new(cause: impl fmt::Display) -> Self {
         Self(cause.to_string())
     }
+
+    /// `error` and every error beneath it: the PostgreSQL client's own message is often just
+    /// "db error", with the server's reason one level down.
+    pub(crate) fn with_causes(error: &dyn std::error::Error) -> Self {
+        let mut message = error.to_string();
+        let mut cause = error.source();
+        while let Some(inner) = cause {
+            let inner_message = inner.to_string();
+            if !message.ends_with(&inner_message) {
+                message.push_str(": ");
+                message.push_str(&inner_message);
+            }
+            cause = inner.source();
+        }
+        Self(message)
+    }
 }
 
 impl fmt::Display for StoreError {

@@ -111,7 +111,10 @@ impl Postgres {
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Client, StoreError> {
-        self.pool.get().await.map_err(StoreError::new)
+        self.pool
+            .get()
+            .await
+            .map_err(|e| StoreError::with_causes(&e))
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
@@ -405,7 +408,7 @@ impl Postgres {
 }
 
 fn error(e: tokio_postgres::Error) -> StoreError {
-    StoreError::new(e)
+    StoreError::with_causes(&e)
 }
 
 /// The presented token as the rotation must see it: its family locked first, then read.

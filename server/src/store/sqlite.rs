@@ -298,14 +298,15 @@ fn count<N: TryInto<u64>>(n: N) -> u64 {
 }
 
 fn prepare(path: &str) -> Result<Connection, StoreError> {
-    let connection = open_and_migrate(path).map_err(StoreError::new)?;
+    let connection =
+        open_and_migrate(path).map_err(|e| StoreError::new(format_args!("{path}: {e}")))?;
     let current: i64 = connection
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .map_err(StoreError::new)?;
     let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
     if current > known {
         return Err(StoreError::new(format_args!(
-            "the schema is at version {current}, newer than this server's {known}: a newer server made it"
+            "{path}: the schema is at version {current}, newer than this server's {known}: a newer server made it"
         )));
     }
     Ok(connection)
