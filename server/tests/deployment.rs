@@ -480,3 +480,38 @@ async fn a_database_from_a_newer_server_is_refused() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn a_configured_secret_replaces_a_generated_one_only_when_asked() {
+    let dir = temp_dir();
+    let db = dir.path().join("auth.sqlite3");
+    let secret = "a-signing-secret-of-at-least-32-bytes!";
+    let first = ServerProcess::spawn(&["--db", path_str(&db)]);
+    let (access, refresh) = first.client().demo_session().await;
+    first.kill();
+
+    let (ok, stderr) = run_binary(&["--port", "0", "--db", path_str(&db), "--jwt-secret", secret]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("pass --replace-jwt-secret once"),
+        "{stderr}"
+    );
+    let second = ServerProcess::spawn(&[
+        "--db",
+        path_str(&db),
+        "--jwt-secret",
+        secret,
+        "--replace-jwt-secret",
+    ]);
+    let client = second.client();
+    // Access tokens signed with the generated secret stop verifying; the session does not end.
+    assert_eq!(client.me(&access).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(client.refresh(&refresh).await.status, StatusCode::OK);
+    second.kill();
+    let (ok, stderr) = run_binary(&["--port", "0", "--db", path_str(&db)]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("start this one with the same --jwt-secret"),
+        "{stderr}"
+    );
+}

@@ -198,10 +198,12 @@ pub(crate) struct Sizes {
     pub refresh_tokens: u64,
 }
 
-/// The names under which the signing secret is kept: the generated secret itself, or, when
-/// one is configured, only its fingerprint, so instances can tell they disagree.
-const GENERATED_SECRET: &str = "access_token_hs256";
-const CONFIGURED_SECRET_FINGERPRINT: &str = "access_token_hs256_fingerprint";
+/// The row that holds the signing secret: the generated secret itself, or, when one is
+/// configured, only [`FINGERPRINT_TAG`] and its fingerprint, so instances can tell they were
+/// given different ones. One row, so the first instance to start decides in one insert.
+const SIGNING_SECRET: &str = "access_token_hs256";
+/// Generated secrets are base64url, which has no `:`, so a tagged value is never one of them.
+const FINGERPRINT_TAG: &[u8] = b"sha256:";
 
 /// Whether `db` names a PostgreSQL database rather than a SQLite file.
 pub(crate) fn is_postgres_url(db: &str) -> bool {
@@ -236,48 +238,34 @@ impl Store {
     }
 
     /// The HS256 secret every instance on this store signs with. A `configured` secret is
-    /// checked against the fingerprint the store records, so a second instance started with
-    /// another one (or with none) is refused instead of issuing tokens the others reject;
-    /// `replace` makes a configured secret the recorded one.
+    /// checked against the fingerprint the store records, so an instance started with another
+    /// one, or with none, is refused instead of issuing tokens the others reject; `replace`
+    /// makes a configured secret the recorded one.
     pub(crate) async fn signing_secret(
         &self,
         configured: Option<&[u8]>,
         replace: bool,
         generate: impl FnOnce() -> Vec<u8>,
     ) -> Result<Result<Vec<u8>, String>, StoreError> {
-        let recorded = self.secret(CONFIGURED_SECRET_FINGERPRINT).await?;
-        let Some(secret) = configured else {
-            if recorded.is_some() {
-                return Ok(Err("this database records a --jwt-secret that the other instances sign with; start this one with the same --jwt-secret".to_owned()));
-            }
-            return self
-                .insert_secret_if_absent(GENERATED_SECRET, generate())
-                .await
-                .map(Ok);
+        let ours = match configured {
+            Some(secret) => [FINGERPRINT_TAG, &crate::tokens::secret_fingerprint(secret)].concat(),
+            None => generate(),
         };
-        let fingerprint = crate::tokens::secret_fingerprint(secret);
-        match recorded {
-            Some(recorded) if recorded != fingerprint && !replace => Ok(Err("--jwt-secret differs from the one recorded in this database, which the other instances sign with; give every instance the same secret, or pass --replace-jwt-secret once to change it (tokens signed with the old one stop verifying)".to_owned())),
-            Some(recorded) if recorded == fingerprint => Ok(Ok(secret.to_vec())),
-            _ => {
-                // The first configured secret, or a deliberate change: it replaces a generated
-                // secret too, which is how a demo database becomes a deployment's.
-                self.put_secret(CONFIGURED_SECRET_FINGERPRINT, fingerprint)
-                    .await?;
-                self.delete_secret(GENERATED_SECRET).await?;
-                Ok(Ok(secret.to_vec()))
+        let recorded = self
+            .insert_secret_if_absent(SIGNING_SECRET, ours.clone())
+            .await?;
+        let recorded_is_configured = recorded.starts_with(FINGERPRINT_TAG);
+        Ok(match configured {
+            None if recorded_is_configured => Err("this database records a --jwt-secret that the other instances sign with; start this one with the same --jwt-secret".to_owned()),
+            None => Ok(recorded),
+            Some(secret) if recorded == ours => Ok(secret.to_vec()),
+            Some(secret) if replace => {
+                self.put_secret(SIGNING_SECRET, ours).await?;
+                Ok(secret.to_vec())
             }
-        }
-    }
-
-    async fn secret(&self, name: &'static str) -> Result<Option<Vec<u8>>, StoreError> {
-        bounded(async {
-            match self {
-                Self::Sqlite(s) => s.secret(name).await,
-                Self::Postgres(p) => p.secret(name).await,
-            }
+            Some(_) if recorded_is_configured => Err("--jwt-secret differs from the one recorded in this database, which the other instances sign with; give every instance the same secret, or pass --replace-jwt-secret once to change it (access tokens signed with the old one stop verifying)".to_owned()),
+            Some(_) => Err("this database holds a generated signing secret, which instances started without --jwt-secret use; pass --replace-jwt-secret once to make this --jwt-secret the recorded one (access tokens signed with the old one stop verifying)".to_owned()),
         })
-        .await
     }
 
     async fn insert_secret_if_absent(
@@ -299,16 +287,6 @@ impl Store {
             match self {
                 Self::Sqlite(s) => s.put_secret(name, value).await,
                 Self::Postgres(p) => p.put_secret(name, value).await,
-            }
-        })
-        .await
-    }
-
-    async fn delete_secret(&self, name: &'static str) -> Result<(), StoreError> {
-        bounded(async {
-            match self {
-                Self::Sqlite(s) => s.delete_secret(name).await,
-                Self::Postgres(p) => p.delete_secret(name).await,
             }
         })
         .await

@@ -157,19 +157,6 @@ impl Postgres {
         tx.commit().await.map_err(error)
     }
 
-    pub(crate) async fn secret(&self, name: &'static str) -> Result<Option<Vec<u8>>, StoreError> {
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached("SELECT value FROM secrets WHERE name = $1")
-            .await
-            .map_err(error)?;
-        let row = client
-            .query_opt(&statement, &[&name])
-            .await
-            .map_err(error)?;
-        Ok(row.map(|row| row.get(0)))
-    }
-
     pub(crate) async fn insert_secret_if_absent(
         &self,
         name: &'static str,
@@ -208,15 +195,6 @@ impl Postgres {
                  ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
                 &[&name, &value],
             )
-            .await
-            .map(drop)
-            .map_err(error)
-    }
-
-    pub(crate) async fn delete_secret(&self, name: &'static str) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        client
-            .execute("DELETE FROM secrets WHERE name = $1", &[&name])
             .await
             .map(drop)
             .map_err(error)

@@ -98,16 +98,6 @@ impl Sqlite {
         .map_err(StoreError::new)?
     }
 
-    pub(crate) async fn secret(&self, name: &'static str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.call(move |c| {
-            c.query_row("SELECT value FROM secrets WHERE name = ?1", [name], |row| {
-                row.get(0)
-            })
-            .optional()
-        })
-        .await
-    }
-
     pub(crate) async fn insert_secret_if_absent(
         &self,
         name: &'static str,
@@ -137,14 +127,6 @@ impl Sqlite {
                 params![name, value],
             )
             .map(drop)
-        })
-        .await
-    }
-
-    pub(crate) async fn delete_secret(&self, name: &'static str) -> Result<(), StoreError> {
-        self.call(move |c| {
-            c.execute("DELETE FROM secrets WHERE name = ?1", [name])
-                .map(drop)
         })
         .await
     }
