@@ -171,6 +171,105 @@ fn decide(presented: Option<&Presented>, now_ms: i64, retry_window_ms: i64) -> S
     }
 }
 
+/// A value bound to a statement of a [`Write`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Value {
+    Int(i64),
+    Hash(TokenHash),
+}
+
+/// One statement of a write plan. Parameters are `$1`, `$2`… in order of first use, which
+/// PostgreSQL binds by number and SQLite by order of appearance, so both stores run the same
+/// text.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Write {
+    pub sql: &'static str,
+    pub values: Vec<Value>,
+}
+
+/// The writes that carry out `step`, in order, and what the rotation answers: `Ok(again)` when
+/// a replacement is issued.
+fn plan(step: &Step, rotation: &Rotation) -> (Vec<Write>, Result<bool, RefreshRefusal>) {
+    let Rotation {
+        presented,
+        replacement,
+        now_ms,
+        ..
+    } = *rotation;
+    let (family_id, mut writes, again) = match *step {
+        Step::Refuse(refusal) => return (Vec::new(), Err(refusal)),
+        Step::Reuse { family_id } => {
+            let writes = vec![
+                Write {
+                    sql: "INSERT INTO reuse_detections (family_id, detected_at_ms) VALUES ($1, $2)",
+                    values: vec![Value::Int(family_id), Value::Int(now_ms)],
+                },
+                Write {
+                    sql: "UPDATE families SET revoked_at_ms = $1, revoked_reason = 'reuse'
+                          WHERE id = $2 AND revoked_at_ms IS NULL",
+                    values: vec![Value::Int(now_ms), Value::Int(family_id)],
+                },
+            ];
+            return (writes, Err(RefreshRefusal::Reused));
+        }
+        Step::Rotate { family_id } => (
+            family_id,
+            vec![Write {
+                sql: "UPDATE refresh_tokens SET used_at_ms = $1, successor = $2 WHERE hash = $3",
+                values: vec![
+                    Value::Int(now_ms),
+                    Value::Hash(replacement),
+                    Value::Hash(presented),
+                ],
+            }],
+            false,
+        ),
+        Step::RotateAgain {
+            family_id,
+            successor,
+        } => (
+            family_id,
+            vec![
+                // The successor dies as used, so if it ever comes back it is a reuse.
+                Write {
+                    sql: "UPDATE refresh_tokens SET used_at_ms = $1 WHERE hash = $2",
+                    values: vec![Value::Int(now_ms), Value::Hash(successor)],
+                },
+                Write {
+                    sql: "UPDATE refresh_tokens SET successor = $1 WHERE hash = $2",
+                    values: vec![Value::Hash(replacement), Value::Hash(presented)],
+                },
+            ],
+            true,
+        ),
+    };
+    writes.extend(issue(family_id, replacement, now_ms, rotation.ttl_ms));
+    (writes, Ok(again))
+}
+
+/// The writes that add `token` to family `family_id`, and extend the family's expiry to its.
+fn issue(family_id: i64, token: TokenHash, now_ms: i64, ttl_ms: i64) -> [Write; 2] {
+    let expires_at_ms = now_ms.saturating_add(ttl_ms);
+    [
+        Write {
+            sql: "INSERT INTO refresh_tokens (hash, family_id, issued_at_ms, expires_at_ms)
+                  VALUES ($1, $2, $3, $4)",
+            values: vec![
+                Value::Hash(token),
+                Value::Int(family_id),
+                Value::Int(now_ms),
+                Value::Int(expires_at_ms),
+            ],
+        },
+        Write {
+            sql: "UPDATE families SET expires_at_ms =
+                      CASE WHEN expires_at_ms < $1 THEN $1 ELSE expires_at_ms END
+                  WHERE id = $2",
+            values: vec![Value::Int(expires_at_ms), Value::Int(family_id)],
+        },
+    ]
+}
+
 /// A rotation request: the presented token's hash and its replacement's.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Rotation {

@@ -11,10 +11,11 @@ use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Transaction};
 use tokio_postgres::NoTls;
+use tokio_postgres::types::ToSql;
 
 use super::{
-    Options, Presented, RefreshRefusal, Rotated, Rotation, Sizes, Step, StoreError, TokenHash,
-    decide,
+    Options, Presented, RefreshRefusal, Rotated, Rotation, Sizes, StoreError, TokenHash, Value,
+    Write, decide, issue, plan,
 };
 
 /// How long a request waits for a pooled connection, or for a new one to connect.
@@ -257,7 +258,7 @@ impl Postgres {
             .await
             .map_err(error)?
             .get(0);
-        insert_token(&tx, family_id, &token, now_ms, ttl_ms)
+        apply(&tx, &issue(family_id, token, now_ms, ttl_ms))
             .await
             .map_err(error)?;
         tx.commit().await.map_err(error)
@@ -275,7 +276,8 @@ impl Postgres {
             rotation.now_ms,
             rotation.retry_window_ms,
         );
-        let outcome = write_step(&tx, &step, &rotation).await.map_err(error)?;
+        let (writes, outcome) = plan(&step, &rotation);
+        apply(&tx, &writes).await.map_err(error)?;
         tx.commit().await.map_err(error)?;
         Ok(outcome.map(|again| Rotated {
             username: presented.map(|p| p.username).unwrap_or_default(),
@@ -432,95 +434,26 @@ async fn presented(tx: &Transaction<'_>, hash: &TokenHash) -> PgResult<Option<Pr
     }))
 }
 
-/// Writes `step`; `Ok(again)` when a replacement was issued.
-async fn write_step(
-    tx: &Transaction<'_>,
-    step: &Step,
-    rotation: &Rotation,
-) -> PgResult<Result<bool, RefreshRefusal>> {
-    let Rotation {
-        presented,
-        replacement,
-        now_ms,
-        ttl_ms,
-        ..
-    } = *rotation;
-    let (family_id, again) = match *step {
-        Step::Refuse(refusal) => return Ok(Err(refusal)),
-        Step::Reuse { family_id } => {
-            tx.execute(
-                "INSERT INTO reuse_detections (family_id, detected_at_ms) VALUES ($1, $2)",
-                &[&family_id, &now_ms],
-            )
-            .await?;
-            tx.execute(
-                "UPDATE families SET revoked_at_ms = $1, revoked_reason = 'reuse'
-                 WHERE id = $2 AND revoked_at_ms IS NULL",
-                &[&now_ms, &family_id],
-            )
-            .await?;
-            return Ok(Err(RefreshRefusal::Reused));
-        }
-        Step::Rotate { family_id } => {
-            let used = tx
-                .prepare_cached(
-                    "UPDATE refresh_tokens SET used_at_ms = $1, successor = $2 WHERE hash = $3",
-                )
-                .await?;
-            tx.execute(
-                &used,
-                &[&now_ms, &replacement.as_slice(), &presented.as_slice()],
-            )
-            .await?;
-            (family_id, false)
-        }
-        Step::RotateAgain {
-            family_id,
-            successor,
-        } => {
-            // The successor dies as used, so if it ever comes back it is a reuse.
-            tx.execute(
-                "UPDATE refresh_tokens SET used_at_ms = $1 WHERE hash = $2",
-                &[&now_ms, &successor.as_slice()],
-            )
-            .await?;
-            tx.execute(
-                "UPDATE refresh_tokens SET successor = $1 WHERE hash = $2",
-                &[&replacement.as_slice(), &presented.as_slice()],
-            )
-            .await?;
-            (family_id, true)
-        }
-    };
-    insert_token(tx, family_id, &replacement, now_ms, ttl_ms).await?;
-    Ok(Ok(again))
-}
-
-async fn insert_token(
-    tx: &Transaction<'_>,
-    family_id: i64,
-    token: &TokenHash,
-    now_ms: i64,
-    ttl_ms: i64,
-) -> PgResult<()> {
-    let expires_at_ms = now_ms.saturating_add(ttl_ms);
-    let insert = tx
-        .prepare_cached(
-            "INSERT INTO refresh_tokens (hash, family_id, issued_at_ms, expires_at_ms)
-             VALUES ($1, $2, $3, $4)",
-        )
-        .await?;
-    tx.execute(
-        &insert,
-        &[&token.as_slice(), &family_id, &now_ms, &expires_at_ms],
-    )
-    .await?;
-    let extend = tx
-        .prepare_cached(
-            "UPDATE families SET expires_at_ms = GREATEST(expires_at_ms, $1) WHERE id = $2",
-        )
-        .await?;
-    tx.execute(&extend, &[&expires_at_ms, &family_id]).await?;
+/// Runs `writes` in `tx`, in order, each statement prepared once per connection.
+async fn apply(tx: &Transaction<'_>, writes: &[Write]) -> PgResult<()> {
+    for write in writes {
+        let values: Vec<Box<dyn ToSql + Sync + Send>> = write
+            .values
+            .iter()
+            .map(|value| -> Box<dyn ToSql + Sync + Send> {
+                match *value {
+                    Value::Int(n) => Box::new(n),
+                    Value::Hash(hash) => Box::new(hash.to_vec()),
+                }
+            })
+            .collect();
+        let refs: Vec<&(dyn ToSql + Sync)> = values
+            .iter()
+            .map(|value| value.as_ref() as &(dyn ToSql + Sync))
+            .collect();
+        let statement = tx.prepare_cached(write.sql).await?;
+        tx.execute(&statement, &refs).await?;
+    }
     Ok(())
 }
 

@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::{
-    Presented, RefreshRefusal, Rotated, Rotation, Sizes, Step, StoreError, TokenHash, decide,
+    Presented, RefreshRefusal, Rotated, Rotation, Sizes, StoreError, TokenHash, Value, Write,
+    decide, issue, plan,
 };
 
 /// Each entry brings the schema from the previous version to its own (`PRAGMA user_version`).
@@ -176,7 +177,7 @@ impl Sqlite {
                 params![user_id, now_ms, now_ms.saturating_add(ttl_ms)],
             )?;
             let family_id = tx.last_insert_rowid();
-            insert_token(&tx, family_id, &token, now_ms, ttl_ms)?;
+            apply(&tx, &issue(family_id, token, now_ms, ttl_ms))?;
             tx.commit()
         })
         .await
@@ -358,7 +359,8 @@ fn rotate(
         rotation.now_ms,
         rotation.retry_window_ms,
     );
-    let outcome = write_step(&tx, &step, rotation)?;
+    let (writes, outcome) = plan(&step, rotation);
+    apply(&tx, &writes)?;
     tx.commit()?;
     Ok(outcome.map(|again| Rotated {
         username: presented.map(|p| p.username).unwrap_or_default(),
@@ -366,75 +368,15 @@ fn rotate(
     }))
 }
 
-/// Writes `step`; `Ok(again)` when a replacement was issued.
-fn write_step(
-    tx: &Transaction<'_>,
-    step: &Step,
-    rotation: &Rotation,
-) -> Result<Result<bool, RefreshRefusal>, rusqlite::Error> {
-    let Rotation {
-        presented,
-        replacement,
-        now_ms,
-        ttl_ms,
-        ..
-    } = *rotation;
-    let (family_id, again) = match *step {
-        Step::Refuse(refusal) => return Ok(Err(refusal)),
-        Step::Reuse { family_id } => {
-            tx.execute(
-                "INSERT INTO reuse_detections (family_id, detected_at_ms) VALUES (?1, ?2)",
-                params![family_id, now_ms],
-            )?;
-            tx.execute(
-                "UPDATE families SET revoked_at_ms = ?1, revoked_reason = 'reuse'
-                 WHERE id = ?2 AND revoked_at_ms IS NULL",
-                params![now_ms, family_id],
-            )?;
-            return Ok(Err(RefreshRefusal::Reused));
-        }
-        Step::Rotate { family_id } => {
-            tx.execute(
-                "UPDATE refresh_tokens SET used_at_ms = ?1, successor = ?2 WHERE hash = ?3",
-                params![now_ms, replacement.as_slice(), presented.as_slice()],
-            )?;
-            (family_id, false)
-        }
-        Step::RotateAgain {
-            family_id,
-            successor,
-        } => {
-            // The successor dies as used, so if it ever comes back it is a reuse.
-            tx.execute(
-                "UPDATE refresh_tokens SET used_at_ms = ?1 WHERE hash = ?2",
-                params![now_ms, successor.as_slice()],
-            )?;
-            tx.execute(
-                "UPDATE refresh_tokens SET successor = ?1 WHERE hash = ?2",
-                params![replacement.as_slice(), presented.as_slice()],
-            )?;
-            (family_id, true)
-        }
-    };
-    insert_token(tx, family_id, &replacement, now_ms, ttl_ms)?;
-    Ok(Ok(again))
-}
-
-fn insert_token(
-    tx: &Transaction<'_>,
-    family_id: i64,
-    token: &TokenHash,
-    now_ms: i64,
-    ttl_ms: i64,
-) -> Result<(), rusqlite::Error> {
-    let expires_at_ms = now_ms.saturating_add(ttl_ms);
-    tx.execute(
-        "INSERT INTO refresh_tokens (hash, family_id, issued_at_ms, expires_at_ms) VALUES (?1, ?2, ?3, ?4)",
-        params![token.as_slice(), family_id, now_ms, expires_at_ms],
-    )?;
-    tx.execute(
-        "UPDATE families SET expires_at_ms = MAX(expires_at_ms, ?1) WHERE id = ?2",
-        params![expires_at_ms, family_id],
-    )?;
+/// Runs `writes` in `tx`, in order.
+fn apply(tx: &Transaction<'_>, writes: &[Write]) -> Result<(), rusqlite::Error> {
+    for write in writes {
+        let values = write.values.iter().map(|value| match *value {
+            Value::Int(n) => rusqlite::types::Value::Integer(n),
+            Value::Hash(hash) => rusqlite::types::Value::Blob(hash.to_vec()),
+        });
+        tx.prepare_cached(write.sql)?
+            .execute(rusqlite::params_from_iter(values))?;
+    }
     Ok(())
 }
