@@ -156,7 +156,7 @@ async fn prepare_state(config: &Config) -> Result<AppState, StartError> {
     }
     let secret = opened
         .signing_secret(
-            config.jwt_secret.as_deref().map(str::as_bytes),
+            config.jwt_secret.as_deref(),
             config.replace_jwt_secret,
             || tokens::random_token().into_bytes(),
         )

@@ -134,16 +134,6 @@ pub(crate) fn hash_refresh_token(token: &str) -> TokenHash {
     Sha256::digest(token.as_bytes()).into()
 }
 
-/// What the database keeps of a configured signing secret: enough for instances to tell
-/// whether they were given the same one, nothing that signs.
-pub(crate) fn secret_fingerprint(secret: &[u8]) -> Vec<u8> {
-    Sha256::new()
-        .chain_update(b"authfetch-server signing secret fingerprint\0")
-        .chain_update(secret)
-        .finalize()
-        .to_vec()
-}
-
 /// Compares two secrets in time independent of where they differ.
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0

@@ -515,3 +515,32 @@ async fn a_configured_secret_replaces_a_generated_one_only_when_asked() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_database_url_never_reaches_a_message_with_its_password_nor_becomes_a_file() {
+    let dir = temp_dir();
+    for (db, message) in [
+        (
+            "Postgres://someone:hunter2@127.0.0.1:1/nowhere",
+            "postgres://someone@127.0.0.1:1/nowhere",
+        ),
+        (
+            "mysql://someone:hunter2@127.0.0.1/nowhere",
+            "--db is a URL, but not a postgres:// or postgresql:// one",
+        ),
+        (
+            "host=127.0.0.1 user=someone password=hunter2",
+            "--db looks like a libpq key=value connection string",
+        ),
+    ] {
+        let (ok, stderr) = common::run_binary_in(dir.path(), &["--port", "0", "--db", db]);
+        assert!(!ok, "{db}");
+        assert!(stderr.contains(message), "{db}: {stderr}");
+        assert!(!stderr.contains("hunter2"), "{db}: {stderr}");
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no SQLite file was made of a URL"
+    );
+}

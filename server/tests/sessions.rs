@@ -410,10 +410,10 @@ async fn after_the_retry_window_and_without_one_a_replay_is_reuse() {
 }
 
 #[tokio::test]
-async fn housekeeping_deletes_expired_tokens_and_finished_families_in_bounded_batches() {
+async fn housekeeping_deletes_finished_families_with_their_tokens_in_bounded_batches() {
     let server = TestServer::start(&[
         "--refresh-ttl",
-        "2",
+        "4",
         "--revoked-retention",
         "0",
         "--housekeeping-batch",
@@ -425,9 +425,9 @@ async fn housekeeping_deletes_expired_tokens_and_finished_families_in_bounded_ba
     for _ in 0..3 {
         expired.push(client.demo_session().await.1);
     }
-    tokio::time::sleep(Duration::from_millis(2_100)).await;
-    // Two live sessions, one of them rotated once (its used token stays until it expires),
-    // and one signed out (revoked, kept 0 s).
+    tokio::time::sleep(Duration::from_millis(4_100)).await;
+    // Two live sessions, one of them rotated once (its used token stays as long as the family
+    // lives), and one signed out (revoked, kept 0 s).
     let (_, live) = client.demo_session().await;
     let live = rotated(&client.refresh(&live).await);
     let (_, signed_out) = client.demo_session().await;
@@ -457,4 +457,27 @@ async fn housekeeping_deletes_expired_tokens_and_finished_families_in_bounded_ba
         .await
         .json();
     assert_eq!(again["swept"]["families"], 0, "{again}");
+}
+
+#[tokio::test]
+async fn housekeeping_keeps_a_live_familys_expired_used_tokens_so_their_return_is_still_reuse() {
+    let server = TestServer::start(&["--refresh-ttl", "4"]).await;
+    let client = server.client();
+    let (_, first) = client.demo_session().await;
+    let second = rotated(&client.refresh(&first).await);
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    let third = rotated(&client.refresh(&second).await);
+    // `first` is past its lifetime now; the family lives on through `third`.
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    let report = client
+        .post_json("/auth/test/housekeep", &[], "")
+        .await
+        .json();
+    assert_eq!(report["swept"]["refresh_tokens"], 0, "{report}");
+    let replay = client.refresh(&first).await;
+    assert_eq!(
+        replay.error(),
+        "refresh token reuse detected; the session is revoked"
+    );
+    assert_eq!(client.refresh(&third).await.error(), "session revoked");
 }

@@ -297,16 +297,57 @@ pub(crate) struct Sizes {
     pub refresh_tokens: u64,
 }
 
-/// The row that holds the signing secret: the generated secret itself, or, when one is
-/// configured, only [`FINGERPRINT_TAG`] and its fingerprint, so instances can tell they were
-/// given different ones. One row, so the first instance to start decides in one insert.
+/// The row that holds the signing secret: the generated secret itself or, when one is
+/// configured, only [`CONFIGURED_TAG`] and an argon2 hash of it (salted and slow, so a copy of
+/// the database does not give the secret away), so instances can tell they were given different
+/// ones. One row, so the first instance to start decides in one insert.
 const SIGNING_SECRET: &str = "access_token_hs256";
 /// Generated secrets are base64url, which has no `:`, so a tagged value is never one of them.
-const FINGERPRINT_TAG: &[u8] = b"sha256:";
+const CONFIGURED_TAG: &[u8] = b"argon2:";
 
-/// Whether `db` names a PostgreSQL database rather than a SQLite file.
-pub(crate) fn is_postgres_url(db: &str) -> bool {
-    db.starts_with("postgres://") || db.starts_with("postgresql://")
+/// Where `db` says the state lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Sqlite,
+    Postgres,
+}
+
+/// Which store `db` names, or why it names none: a mistyped URL must neither become a SQLite
+/// file of that name (each instance would then keep sessions of its own) nor be printed, since
+/// it may hold a password.
+pub(crate) fn kind(db: &str) -> Result<Kind, &'static str> {
+    let lower = db.trim_start().to_ascii_lowercase();
+    if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+        Ok(Kind::Postgres)
+    } else if lower.contains("://") {
+        Err("--db is a URL, but not a postgres:// or postgresql:// one")
+    } else if ["host=", "dbname=", "user=", "password="]
+        .iter()
+        .any(|key| lower.contains(key))
+    {
+        Err("--db looks like a libpq key=value connection string; give a postgres:// URL instead")
+    } else {
+        Ok(Kind::Sqlite)
+    }
+}
+
+/// An argon2 hash of a configured signing secret, on the blocking pool.
+async fn hash_secret(secret: &str) -> Result<String, StoreError> {
+    let secret = secret.to_owned();
+    tokio::task::spawn_blocking(move || crate::passwords::hash(&secret))
+        .await
+        .map_err(StoreError::new)?
+        .map_err(|e| StoreError::new(e.message()))
+}
+
+/// Whether `secret` is the one `hash` was made from.
+async fn verify_secret(secret: &str, hash: Vec<u8>) -> Result<bool, StoreError> {
+    let secret = secret.to_owned();
+    tokio::task::spawn_blocking(move || {
+        std::str::from_utf8(&hash).is_ok_and(|hash| crate::passwords::verify(&secret, hash))
+    })
+    .await
+    .map_err(StoreError::new)
 }
 
 /// Runs `operation` within [`OPERATION_TIMEOUT`].
@@ -327,44 +368,68 @@ impl Store {
     /// Opens `db` (a `postgres://` URL, a SQLite file, or `:memory:`) and brings its schema up
     /// to date.
     pub(crate) async fn open(db: &str, options: Options) -> Result<Self, StoreError> {
-        if is_postgres_url(db) {
-            postgres::Postgres::open(db, options)
-                .await
-                .map(Self::Postgres)
-        } else {
-            sqlite::Sqlite::open(db).await.map(Self::Sqlite)
+        match kind(db).map_err(StoreError::new)? {
+            Kind::Postgres => {
+                // The client takes the scheme in lower case only.
+                let url = db.trim_start().split_once("://").map_or_else(
+                    || db.to_owned(),
+                    |(scheme, rest)| format!("{}://{rest}", scheme.to_ascii_lowercase()),
+                );
+                postgres::Postgres::open(&url, options)
+                    .await
+                    .map(Self::Postgres)
+            }
+            Kind::Sqlite => sqlite::Sqlite::open(db).await.map(Self::Sqlite),
         }
     }
 
     /// The HS256 secret every instance on this store signs with. A `configured` secret is
-    /// checked against the fingerprint the store records, so an instance started with another
-    /// one, or with none, is refused instead of issuing tokens the others reject; `replace`
-    /// makes a configured secret the recorded one.
+    /// checked against the hash the store records, so an instance started with another one, or
+    /// with none, is refused instead of issuing tokens the others reject; `replace` makes a
+    /// configured secret the recorded one.
     pub(crate) async fn signing_secret(
         &self,
-        configured: Option<&[u8]>,
+        configured: Option<&str>,
         replace: bool,
         generate: impl FnOnce() -> Vec<u8>,
     ) -> Result<Result<Vec<u8>, String>, StoreError> {
         let ours = match configured {
-            Some(secret) => [FINGERPRINT_TAG, &crate::tokens::secret_fingerprint(secret)].concat(),
+            Some(secret) => [CONFIGURED_TAG, hash_secret(secret).await?.as_bytes()].concat(),
             None => generate(),
         };
         let recorded = self
             .insert_secret_if_absent(SIGNING_SECRET, ours.clone())
             .await?;
-        let recorded_is_configured = recorded.starts_with(FINGERPRINT_TAG);
-        Ok(match configured {
-            None if recorded_is_configured => Err("this database records a --jwt-secret that the other instances sign with; start this one with the same --jwt-secret".to_owned()),
-            None => Ok(recorded),
-            Some(secret) if recorded == ours => Ok(secret.to_vec()),
-            Some(secret) if replace => {
-                self.put_secret(SIGNING_SECRET, ours).await?;
-                Ok(secret.to_vec())
-            }
-            Some(_) if recorded_is_configured => Err("--jwt-secret differs from the one recorded in this database, which the other instances sign with; give every instance the same secret, or pass --replace-jwt-secret once to change it (access tokens signed with the old one stop verifying)".to_owned()),
-            Some(_) => Err("this database holds a generated signing secret, which instances started without --jwt-secret use; pass --replace-jwt-secret once to make this --jwt-secret the recorded one (access tokens signed with the old one stop verifying)".to_owned()),
-        })
+        let recorded_hash = recorded.strip_prefix(CONFIGURED_TAG).map(<[u8]>::to_vec);
+        let Some(secret) = configured else {
+            return Ok(match recorded_hash {
+                Some(_) => Err("this database records a --jwt-secret that the other instances sign with; start this one with the same --jwt-secret".to_owned()),
+                None => Ok(recorded),
+            });
+        };
+        let matches = match recorded_hash.clone() {
+            _ if recorded == ours => true,
+            Some(hash) => verify_secret(secret, hash).await?,
+            None => false,
+        };
+        if matches {
+            return Ok(Ok(secret.as_bytes().to_vec()));
+        }
+        if replace {
+            // Only over the value just read: two replacements at once cannot both win.
+            return Ok(
+                if self.replace_secret(SIGNING_SECRET, recorded, ours).await? {
+                    Ok(secret.as_bytes().to_vec())
+                } else {
+                    Err("the recorded signing secret changed while this instance started; start it again".to_owned())
+                },
+            );
+        }
+        Ok(Err(match recorded_hash {
+            Some(_) => "--jwt-secret differs from the one recorded in this database, which the other instances sign with; give every instance the same secret, or pass --replace-jwt-secret once to change it (access tokens signed with the old one stop verifying)",
+            None => "this database holds a generated signing secret, which instances started without --jwt-secret use; pass --replace-jwt-secret once to make this --jwt-secret the recorded one (access tokens signed with the old one stop verifying)",
+        }
+        .to_owned()))
     }
 
     async fn insert_secret_if_absent(
@@ -381,11 +446,16 @@ impl Store {
         .await
     }
 
-    async fn put_secret(&self, name: &'static str, value: Vec<u8>) -> Result<(), StoreError> {
+    async fn replace_secret(
+        &self,
+        name: &'static str,
+        expected: Vec<u8>,
+        value: Vec<u8>,
+    ) -> Result<bool, StoreError> {
         bounded(async {
             match self {
-                Self::Sqlite(s) => s.put_secret(name, value).await,
-                Self::Postgres(p) => p.put_secret(name, value).await,
+                Self::Sqlite(s) => s.replace_secret(name, expected, value).await,
+                Self::Postgres(p) => p.replace_secret(name, expected, value).await,
             }
         })
         .await
@@ -479,9 +549,11 @@ impl Store {
         .await
     }
 
-    /// Deletes expired refresh tokens, and families that are over (their last token expired,
-    /// or revoked before `revoked_before_ms`) with their tokens and reuse records, `batch`
-    /// rows per transaction so no pass holds locks for long.
+    /// Deletes the families that are over (their newest token expired, or revoked before
+    /// `revoked_before_ms`) with all their tokens and reuse records, `batch` families per
+    /// transaction so no pass holds locks for long. A live family keeps every token it ever
+    /// issued: any of them coming back must still be recognised as a reuse, however long ago it
+    /// was used or expired.
     pub(crate) async fn sweep(
         &self,
         now_ms: i64,
@@ -500,7 +572,7 @@ impl Store {
             swept.batches += 1;
             swept.refresh_tokens += tokens;
             swept.families += families;
-            if tokens < u64::from(batch) && families < u64::from(batch) {
+            if families < u64::from(batch) {
                 return Ok(swept);
             }
             // Between batches, the requests waiting for the database go first.

@@ -21,12 +21,16 @@ use super::{
 /// How long a request waits for a pooled connection, or for a new one to connect.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// See `Postgres::open`. Each is below the store's 15-second bound on an operation.
+const SESSION_SETTINGS: &str =
+    "-c statement_timeout=10s -c lock_timeout=5s -c idle_in_transaction_session_timeout=10s";
+
 /// Taken for the length of the migration transaction, so instances starting at once migrate
 /// one after the other (the value is arbitrary: "authfetc" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6175_7468_6665_7463;
 
 /// Each entry brings the schema from the previous version to its own; applied versions are
-/// recorded in `schema_migrations`.
+/// recorded in `authfetch_schema_migrations`.
 const MIGRATIONS: [&str; 1] = ["
 CREATE TABLE users (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -52,7 +56,6 @@ CREATE TABLE refresh_tokens (
     successor BYTEA
 );
 CREATE INDEX refresh_tokens_family ON refresh_tokens(family_id);
-CREATE INDEX refresh_tokens_expires ON refresh_tokens(expires_at_ms);
 CREATE TABLE reuse_detections (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     family_id BIGINT NOT NULL REFERENCES families(id),
@@ -85,6 +88,12 @@ impl Postgres {
         if config.get_application_name().is_none() {
             config.application_name("authfetch-server");
         }
+        // The database ends what the server gave up on: a statement or a wait for a family's
+        // lock is cancelled before the request's own timeout, and a transaction whose instance
+        // froze or lost its network releases its locks instead of holding them until TCP gives
+        // up. A URL's own settings come after these, so they win.
+        let settings = [SESSION_SETTINGS, config.get_options().unwrap_or("")].join(" ");
+        config.options(settings.trim());
         let described = describe(&config);
         let manager = Manager::from_config(
             config,
@@ -104,8 +113,7 @@ impl Postgres {
             .build()
             .map_err(StoreError::new)?;
         let store = Self { pool };
-        store
-            .migrate()
+        super::bounded(store.migrate())
             .await
             .map_err(|e| StoreError::new(format_args!("{described}: {e}")))?;
         Ok(store)
@@ -123,7 +131,7 @@ impl Postgres {
         let tx = client.transaction().await.map_err(error)?;
         tx.batch_execute(&format!(
             "SELECT pg_advisory_xact_lock({MIGRATION_LOCK});
-             CREATE TABLE IF NOT EXISTS schema_migrations (
+             CREATE TABLE IF NOT EXISTS authfetch_schema_migrations (
                  version INTEGER PRIMARY KEY,
                  applied_at_ms BIGINT NOT NULL
              );"
@@ -132,12 +140,13 @@ impl Postgres {
         .map_err(error)?;
         let current: i32 = tx
             .query_one(
-                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                "SELECT COALESCE(MAX(version), 0) FROM authfetch_schema_migrations",
                 &[],
             )
             .await
             .map_err(error)?
-            .get(0);
+            .try_get(0)
+            .map_err(error)?;
         let known = i32::try_from(MIGRATIONS.len()).unwrap_or(i32::MAX);
         if current > known {
             return Err(StoreError::new(format_args!(
@@ -148,7 +157,7 @@ impl Postgres {
             if version > current {
                 tx.batch_execute(sql).await.map_err(error)?;
                 tx.execute(
-                    "INSERT INTO schema_migrations (version, applied_at_ms) VALUES ($1, $2)",
+                    "INSERT INTO authfetch_schema_migrations (version, applied_at_ms) VALUES ($1, $2)",
                     &[&version, &crate::now::millis()],
                 )
                 .await
@@ -175,29 +184,29 @@ impl Postgres {
             .await
             .map_err(error)?;
         match inserted {
-            Some(row) => Ok(row.get(0)),
+            Some(row) => row.try_get(0).map_err(error),
             None => client
                 .query_one("SELECT value FROM secrets WHERE name = $1", &[&name])
                 .await
-                .map(|row| row.get(0))
+                .and_then(|row| row.try_get(0))
                 .map_err(error),
         }
     }
 
-    pub(crate) async fn put_secret(
+    pub(crate) async fn replace_secret(
         &self,
         name: &'static str,
+        expected: Vec<u8>,
         value: Vec<u8>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let client = self.client().await?;
         client
             .execute(
-                "INSERT INTO secrets (name, value) VALUES ($1, $2)
-                 ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
-                &[&name, &value],
+                "UPDATE secrets SET value = $3 WHERE name = $1 AND value = $2",
+                &[&name, &expected, &value],
             )
             .await
-            .map(drop)
+            .map(|changed| changed == 1)
             .map_err(error)
     }
 
@@ -214,7 +223,9 @@ impl Postgres {
             .query_opt(&statement, &[&username])
             .await
             .map_err(error)?;
-        Ok(row.map(|row| (row.get(0), row.get(1))))
+        row.map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .transpose()
+            .map_err(error)
     }
 
     pub(crate) async fn upsert_user(
@@ -257,7 +268,8 @@ impl Postgres {
             )
             .await
             .map_err(error)?
-            .get(0);
+            .try_get(0)
+            .map_err(error)?;
         apply(&tx, &issue(family_id, token, now_ms, ttl_ms))
             .await
             .map_err(error)?;
@@ -327,17 +339,8 @@ impl Postgres {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(error)?;
         let batch = i64::from(batch);
-        // SKIP LOCKED: rows a rotation or another instance's sweep holds are left for the next
-        // pass instead of waited for.
-        let tokens = tx
-            .execute(
-                "DELETE FROM refresh_tokens WHERE hash IN (
-                     SELECT hash FROM refresh_tokens WHERE expires_at_ms <= $1
-                     LIMIT $2 FOR UPDATE SKIP LOCKED)",
-                &[&now_ms, &batch],
-            )
-            .await
-            .map_err(error)?;
+        // SKIP LOCKED: families a rotation or another instance's sweep holds are left for the
+        // next pass instead of waited for, and concurrent sweeps work on disjoint families.
         let doomed: Vec<i64> = tx
             .query(
                 "SELECT id FROM families WHERE expires_at_ms <= $1 OR revoked_at_ms <= $2
@@ -347,9 +350,10 @@ impl Postgres {
             .await
             .map_err(error)?
             .iter()
-            .map(|row| row.get(0))
-            .collect();
-        let family_tokens = tx
+            .map(|row| row.try_get(0))
+            .collect::<PgResult<_>>()
+            .map_err(error)?;
+        let tokens = tx
             .execute(
                 "DELETE FROM refresh_tokens WHERE family_id = ANY($1)",
                 &[&doomed],
@@ -367,7 +371,7 @@ impl Postgres {
             .await
             .map_err(error)?;
         tx.commit().await.map_err(error)?;
-        Ok((tokens + family_tokens, families))
+        Ok((tokens, families))
     }
 
     pub(crate) async fn sizes(&self) -> Result<Sizes, StoreError> {
@@ -379,10 +383,14 @@ impl Postgres {
             )
             .await
             .map_err(error)?;
-        let count = |index: usize| u64::try_from(row.get::<_, i64>(index)).unwrap_or(0);
+        let count = |index: usize| {
+            row.try_get::<_, i64>(index)
+                .map(|n| u64::try_from(n).unwrap_or(0))
+                .map_err(error)
+        };
         Ok(Sizes {
-            families: count(0),
-            refresh_tokens: count(1),
+            families: count(0)?,
+            refresh_tokens: count(1)?,
         })
     }
 }
@@ -399,7 +407,7 @@ async fn presented(tx: &Transaction<'_>, hash: &TokenHash) -> PgResult<Option<Pr
     let Some(family) = tx.query_opt(&family, &[&hash.as_slice()]).await? else {
         return Ok(None);
     };
-    let family_id: i64 = family.get(0);
+    let family_id: i64 = family.try_get(0)?;
     let lock = tx
         .prepare_cached(
             "SELECT f.revoked_at_ms IS NOT NULL, u.username
@@ -421,16 +429,17 @@ async fn presented(tx: &Transaction<'_>, hash: &TokenHash) -> PgResult<Option<Pr
     let Some(token) = tx.query_opt(&token, &[&hash.as_slice()]).await? else {
         return Ok(None);
     };
-    let successor: Option<Vec<u8>> = token.get(2);
+    let successor: Option<Vec<u8>> = token.try_get(2)?;
+    let successor_used: bool = token.try_get(3)?;
     Ok(Some(Presented {
         family_id,
-        expires_at_ms: token.get(0),
-        used_at_ms: token.get(1),
-        family_revoked: family.get(0),
-        username: family.get(1),
+        expires_at_ms: token.try_get(0)?,
+        used_at_ms: token.try_get(1)?,
+        family_revoked: family.try_get(0)?,
+        username: family.try_get(1)?,
         successor: successor
             .and_then(|hash| TokenHash::try_from(hash).ok())
-            .map(|hash| (hash, token.get::<_, bool>(3))),
+            .map(|hash| (hash, successor_used)),
     }))
 }
 

@@ -53,10 +53,10 @@ CREATE TABLE IF NOT EXISTS secrets (
     // that are over by the expiry of their newest token.
     "
 ALTER TABLE refresh_tokens ADD COLUMN successor BLOB;
-ALTER TABLE families ADD COLUMN expires_at_ms INTEGER NOT NULL DEFAULT 0;
+-- The default is never: a family an older server inserts without it is not swept.
+ALTER TABLE families ADD COLUMN expires_at_ms INTEGER NOT NULL DEFAULT 9223372036854775807;
 UPDATE families SET expires_at_ms =
     COALESCE((SELECT MAX(expires_at_ms) FROM refresh_tokens WHERE family_id = families.id), 0);
-CREATE INDEX refresh_tokens_expires ON refresh_tokens(expires_at_ms);
 CREATE INDEX families_expires ON families(expires_at_ms);
 CREATE INDEX families_revoked ON families(revoked_at_ms) WHERE revoked_at_ms IS NOT NULL;
 CREATE INDEX reuse_detections_family ON reuse_detections(family_id);
@@ -116,18 +116,18 @@ impl Sqlite {
         .await
     }
 
-    pub(crate) async fn put_secret(
+    pub(crate) async fn replace_secret(
         &self,
         name: &'static str,
+        expected: Vec<u8>,
         value: Vec<u8>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         self.call(move |c| {
             c.execute(
-                "INSERT INTO secrets (name, value) VALUES (?1, ?2)
-                 ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-                params![name, value],
+                "UPDATE secrets SET value = ?3 WHERE name = ?1 AND value = ?2",
+                params![name, expected, value],
             )
-            .map(drop)
+            .map(|changed| changed == 1)
         })
         .await
     }
@@ -227,11 +227,6 @@ impl Sqlite {
     ) -> Result<(u64, u64), StoreError> {
         self.call(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let tokens = tx.execute(
-                "DELETE FROM refresh_tokens WHERE rowid IN
-                 (SELECT rowid FROM refresh_tokens WHERE expires_at_ms <= ?1 LIMIT ?2)",
-                params![now_ms, batch],
-            )?;
             tx.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS doomed_families (id INTEGER PRIMARY KEY)",
                 [],
@@ -243,11 +238,10 @@ impl Sqlite {
                 params![now_ms, revoked_before_ms, batch],
             )?;
             let doomed = "IN (SELECT id FROM temp.doomed_families)";
-            let tokens = tokens
-                + tx.execute(
-                    &format!("DELETE FROM refresh_tokens WHERE family_id {doomed}"),
-                    [],
-                )?;
+            let tokens = tx.execute(
+                &format!("DELETE FROM refresh_tokens WHERE family_id {doomed}"),
+                [],
+            )?;
             tx.execute(
                 &format!("DELETE FROM reuse_detections WHERE family_id {doomed}"),
                 [],

@@ -157,7 +157,13 @@ impl Drop for ServerProcess {
 
 /// Runs the binary with `args` to completion and returns (exit success, stderr).
 pub fn run_binary(args: &[&str]) -> (bool, String) {
+    run_binary_in(Path::new("."), args)
+}
+
+/// Like `run_binary`, in the working directory `dir`.
+pub fn run_binary_in(dir: &Path, args: &[&str]) -> (bool, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_authfetch-server"))
+        .current_dir(dir)
         .args(args)
         .output()
         .unwrap();
