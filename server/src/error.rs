@@ -88,8 +88,9 @@ impl ApiError {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
     }
 
-    /// 503: the database failed or could not be reached. Nothing was decided, so the client
-    /// may try again; the cause goes to stderr, not to the client.
+    /// 503: the database failed or could not be reached, so the client may try again (almost
+    /// always nothing was decided; a connection lost after a commit was sent is the exception
+    /// the retry window covers). The cause goes to stderr, not to the client.
     pub(crate) fn unavailable(cause: &dyn std::fmt::Display) -> Self {
         report_unavailable(cause);
         Self {

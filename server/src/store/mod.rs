@@ -34,8 +34,7 @@ pub(crate) struct Options {
     pub pool_size: usize,
 }
 
-/// The database failed or could not be reached. Answered 503: the request may be tried again,
-/// and nothing about the session was decided.
+/// The database failed or could not be reached. Answered 503: the request may be tried again.
 #[derive(Debug)]
 pub(crate) struct StoreError(String);
 
