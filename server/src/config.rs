@@ -43,8 +43,9 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(0..=300))]
     pub refresh_retry_window: u64,
 
-    /// Seconds between housekeeping passes, which delete expired refresh tokens and the
-    /// families that are over; 0 turns them off.
+    /// Seconds between housekeeping passes, which delete the families that are over (their
+    /// newest token expired, or revoked longer ago than `--revoked-retention`) with their
+    /// tokens; 0 turns them off.
     #[arg(long, env = "AUTHFETCH_HOUSEKEEPING_INTERVAL", default_value_t = 3600,
           value_parser = clap::value_parser!(u64).range(0..=7 * 86_400))]
     pub housekeeping_interval: u64,
@@ -55,7 +56,7 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(0..=366 * 86_400))]
     pub revoked_retention: u64,
 
-    /// Most rows housekeeping deletes in one transaction.
+    /// Most families housekeeping deletes in one transaction.
     #[arg(long, env = "AUTHFETCH_HOUSEKEEPING_BATCH", default_value_t = 1000,
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub housekeeping_batch: u32,
@@ -78,7 +79,8 @@ pub struct Config {
     /// Make this start's `--jwt-secret` the one recorded in the database, replacing another
     /// (every instance must then be given it). Without this flag a start with a secret other than
     /// the recorded one is refused, so instances cannot sign with different secrets.
-    #[arg(long, env = "AUTHFETCH_REPLACE_JWT_SECRET", requires = "jwt_secret")]
+    /// A flag only, with no environment variable, so it cannot stay set by accident.
+    #[arg(long, requires = "jwt_secret")]
     pub replace_jwt_secret: bool,
 
     /// Origins allowed to call with credentials (CORS), e.g. `http://localhost:5173`.

@@ -1,6 +1,7 @@
-//! Deleting what no request can use any more: expired refresh tokens, and families whose last
-//! token expired or that were revoked longer ago than `--revoked-retention`. Every instance runs
-//! it on its own schedule; on PostgreSQL, instances sweeping at once skip each other's rows.
+//! Deleting what no request can use any more: the families that are over (their newest token
+//! expired, or revoked longer ago than `--revoked-retention`), with their tokens and reuse
+//! records. Every instance runs it on its own schedule; on PostgreSQL, instances sweeping at once
+//! skip each other's families.
 
 use std::time::Duration;
 

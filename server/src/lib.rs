@@ -221,7 +221,8 @@ fn router(config: &Config, state: AppState) -> Result<Router, StartError> {
         .route("/api/me", get(api::me))
         .route("/api/items", get(api::items))
         .route("/api/echo", post(api::echo))
-        .route("/api/ping", get(api::ping));
+        .route("/api/ping", get(api::ping))
+        .route("/healthz", get(health));
     if config.test_mode {
         router = router.merge(testing::routes());
     }
@@ -358,6 +359,12 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
         state.stats.bump(|s| &mut s.unauthorized_served);
     }
     response
+}
+
+/// For a load balancer's health check: 200 while the database answers, 503 otherwise.
+async fn health(State(state): State<AppState>) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    state.store.ping().await?;
+    Ok(axum::Json(serde_json::json!({ "ok": true })))
 }
 
 async fn not_found() -> ApiError {

@@ -532,6 +532,14 @@ fn a_database_url_never_reaches_a_message_with_its_password_nor_becomes_a_file()
             "host=127.0.0.1 user=someone password=hunter2",
             "--db looks like a libpq key=value connection string",
         ),
+        (
+            "hostaddr=10.0.0.5 port=5432 password=hunter2",
+            "--db looks like a libpq key=value connection string",
+        ),
+        (
+            "postgres:/someone:hunter2@127.0.0.1/nowhere",
+            "--db starts like a PostgreSQL URL but is not one",
+        ),
     ] {
         let (ok, stderr) = common::run_binary_in(dir.path(), &["--port", "0", "--db", db]);
         assert!(!ok, "{db}");
@@ -543,4 +551,22 @@ fn a_database_url_never_reaches_a_message_with_its_password_nor_becomes_a_file()
         0,
         "no SQLite file was made of a URL"
     );
+}
+
+#[tokio::test]
+async fn sqlite_paths_that_resemble_nothing_else_and_sqlite_uris_still_open() {
+    let dir = temp_dir();
+    let odd = dir.path().join("user=bob");
+    std::fs::create_dir(&odd).unwrap();
+    let path = odd.join("auth.sqlite3");
+    let uri = format!("file:{}", dir.path().join("uri.sqlite3").display());
+    for db in [path_str(&path), uri.as_str()] {
+        let server = ServerProcess::spawn(&["--db", db]);
+        assert_eq!(
+            server.client().login("demo", "demo").await.status,
+            StatusCode::OK,
+            "{db}"
+        );
+    }
+    assert!(path.exists() && dir.path().join("uri.sqlite3").exists());
 }

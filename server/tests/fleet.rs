@@ -85,12 +85,15 @@ async fn while_the_database_is_away_requests_get_503_and_service_resumes_without
     assert_eq!(client.me(&access).await.status, StatusCode::OK);
     let housekeeping = client.post_json("/auth/test/housekeep", &[], "").await;
     assert_eq!(housekeeping.status, StatusCode::SERVICE_UNAVAILABLE);
+    let health = client.get("/healthz", &[]).await;
+    assert_eq!(health.status, StatusCode::SERVICE_UNAVAILABLE);
 
     postgres_ctl(&["start"]);
     // The same process, the same session: the refresh refused during the outage works now.
     let next = client.refresh(&refresh).await;
     assert_eq!(next.status, StatusCode::OK, "{:?}", next.body);
     assert_eq!(client.login("demo", "demo").await.status, StatusCode::OK);
+    assert_eq!(client.get("/healthz", &[]).await.status, StatusCode::OK);
 }
 
 /// What happened to the load's requests.

@@ -481,3 +481,11 @@ async fn housekeeping_keeps_a_live_familys_expired_used_tokens_so_their_return_i
     );
     assert_eq!(client.refresh(&third).await.error(), "session revoked");
 }
+
+#[tokio::test]
+async fn the_health_check_answers_without_a_token_while_the_database_answers() {
+    let server = TestServer::start(&[]).await;
+    let reply = server.client().get("/healthz", &[]).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.json(), serde_json::json!({ "ok": true }));
+}

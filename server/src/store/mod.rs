@@ -75,8 +75,8 @@ impl From<StoreError> for ApiError {
 /// Why a presented refresh token was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RefreshRefusal {
-    /// No such token was ever issued (or it was issued by another database, or forgotten after
-    /// its lifetime by housekeeping).
+    /// No such token was ever issued (or it was issued by another database, or its family
+    /// was over and housekeeping deleted it).
     Unknown,
     /// The token was already used: the whole family is now revoked.
     Reused,
@@ -246,7 +246,7 @@ fn plan(step: &Step, rotation: &Rotation) -> (Vec<Write>, Result<bool, RefreshRe
     (writes, Ok(again))
 }
 
-/// The writes that add `token` to family `family_id`, and extend the family's expiry to its.
+/// The writes that add `token` to family `family_id` and make its expiry the family's.
 fn issue(family_id: i64, token: TokenHash, now_ms: i64, ttl_ms: i64) -> [Write; 2] {
     let expires_at_ms = now_ms.saturating_add(ttl_ms);
     [
@@ -260,10 +260,9 @@ fn issue(family_id: i64, token: TokenHash, now_ms: i64, ttl_ms: i64) -> [Write; 
                 Value::Int(expires_at_ms),
             ],
         },
+        // The newest token is the family's only live one, so its expiry is the family's.
         Write {
-            sql: "UPDATE families SET expires_at_ms =
-                      CASE WHEN expires_at_ms < $1 THEN $1 ELSE expires_at_ms END
-                  WHERE id = $2",
+            sql: "UPDATE families SET expires_at_ms = $1 WHERE id = $2",
             values: vec![Value::Int(expires_at_ms), Value::Int(family_id)],
         },
     ]
@@ -316,14 +315,21 @@ pub(crate) enum Kind {
 /// it may hold a password.
 pub(crate) fn kind(db: &str) -> Result<Kind, &'static str> {
     let lower = db.trim_start().to_ascii_lowercase();
+    let first_word = lower.split_whitespace().next().unwrap_or("");
     if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
         Ok(Kind::Postgres)
+    } else if lower.starts_with("postgres") {
+        Err(
+            "--db starts like a PostgreSQL URL but is not one: it must begin postgres:// or postgresql://",
+        )
+    } else if lower.starts_with("file:") {
+        // SQLite's own URI form.
+        Ok(Kind::Sqlite)
     } else if lower.contains("://") {
         Err("--db is a URL, but not a postgres:// or postgresql:// one")
-    } else if ["host=", "dbname=", "user=", "password="]
-        .iter()
-        .any(|key| lower.contains(key))
-    {
+    } else if first_word.split_once('=').is_some_and(|(key, _)| {
+        !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    }) {
         Err("--db looks like a libpq key=value connection string; give a postgres:// URL instead")
     } else {
         Ok(Kind::Sqlite)
@@ -400,6 +406,9 @@ impl Store {
             .insert_secret_if_absent(SIGNING_SECRET, ours.clone())
             .await?;
         let recorded_hash = recorded.strip_prefix(CONFIGURED_TAG).map(<[u8]>::to_vec);
+        if recorded_hash.is_none() && recorded.contains(&b':') {
+            return Ok(Err("the signing secret recorded in this database is in a form this server does not know; a newer server may have written it".to_owned()));
+        }
         let Some(secret) = configured else {
             return Ok(match recorded_hash {
                 Some(_) => Err("this database records a --jwt-secret that the other instances sign with; start this one with the same --jwt-secret".to_owned()),
@@ -416,13 +425,22 @@ impl Store {
         }
         if replace {
             // Only over the value just read: two replacements at once cannot both win.
-            return Ok(
-                if self.replace_secret(SIGNING_SECRET, recorded, ours).await? {
-                    Ok(secret.as_bytes().to_vec())
-                } else {
-                    Err("the recorded signing secret changed while this instance started; start it again".to_owned())
-                },
-            );
+            if self.replace_secret(SIGNING_SECRET, recorded, ours).await? {
+                return Ok(Ok(secret.as_bytes().to_vec()));
+            }
+            // Another instance changed it meanwhile: fine if it recorded this same secret.
+            let now_recorded = self
+                .insert_secret_if_absent(SIGNING_SECRET, Vec::new())
+                .await?;
+            let same = match now_recorded.strip_prefix(CONFIGURED_TAG) {
+                Some(hash) => verify_secret(secret, hash.to_vec()).await?,
+                None => false,
+            };
+            return Ok(if same {
+                Ok(secret.as_bytes().to_vec())
+            } else {
+                Err("the recorded signing secret changed while this instance started; start it again".to_owned())
+            });
         }
         Ok(Err(match recorded_hash {
             Some(_) => "--jwt-secret differs from the one recorded in this database, which the other instances sign with; give every instance the same secret, or pass --replace-jwt-secret once to change it (access tokens signed with the old one stop verifying)",
@@ -577,6 +595,17 @@ impl Store {
             // Between batches, the requests waiting for the database go first.
             tokio::task::yield_now().await;
         }
+    }
+
+    /// Whether the database answers a query.
+    pub(crate) async fn ping(&self) -> Result<(), StoreError> {
+        bounded(async {
+            match self {
+                Self::Sqlite(s) => s.ping().await,
+                Self::Postgres(p) => p.ping().await,
+            }
+        })
+        .await
     }
 
     /// How many families and refresh tokens are stored.

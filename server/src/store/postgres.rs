@@ -25,6 +25,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const SESSION_SETTINGS: &str =
     "-c statement_timeout=10s -c lock_timeout=5s -c idle_in_transaction_session_timeout=10s";
 
+/// The longest a start waits for its migration, other instances' included.
+const MIGRATION_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Taken for the length of the migration transaction, so instances starting at once migrate
 /// one after the other (the value is arbitrary: "authfetc" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6175_7468_6665_7463;
@@ -113,8 +116,14 @@ impl Postgres {
             .build()
             .map_err(StoreError::new)?;
         let store = Self { pool };
-        super::bounded(store.migrate())
+        tokio::time::timeout(MIGRATION_TIMEOUT, store.migrate())
             .await
+            .unwrap_or_else(|_| {
+                Err(StoreError::new(format_args!(
+                    "the migration did not finish in {} s",
+                    MIGRATION_TIMEOUT.as_secs()
+                )))
+            })
             .map_err(|e| StoreError::new(format_args!("{described}: {e}")))?;
         Ok(store)
     }
@@ -129,12 +138,17 @@ impl Postgres {
     async fn migrate(&self) -> Result<(), StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(error)?;
+        // Other instances' migrations may hold the lock a while, and a migration may be long:
+        // the sessions' request-sized timeouts are lifted for this one transaction.
         tx.batch_execute(&format!(
-            "SELECT pg_advisory_xact_lock({MIGRATION_LOCK});
+            "SET LOCAL lock_timeout = '{seconds}s';
+             SET LOCAL statement_timeout = '{seconds}s';
+             SELECT pg_advisory_xact_lock({MIGRATION_LOCK});
              CREATE TABLE IF NOT EXISTS authfetch_schema_migrations (
                  version INTEGER PRIMARY KEY,
                  applied_at_ms BIGINT NOT NULL
-             );"
+             );",
+            seconds = MIGRATION_TIMEOUT.as_secs()
         ))
         .await
         .map_err(error)?;
@@ -372,6 +386,15 @@ impl Postgres {
             .map_err(error)?;
         tx.commit().await.map_err(error)?;
         Ok((tokens, families))
+    }
+
+    pub(crate) async fn ping(&self) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .simple_query("SELECT 1")
+            .await
+            .map(drop)
+            .map_err(error)
     }
 
     pub(crate) async fn sizes(&self) -> Result<Sizes, StoreError> {

@@ -253,6 +253,10 @@ impl Sqlite {
         .await
     }
 
+    pub(crate) async fn ping(&self) -> Result<(), StoreError> {
+        self.call(|c| c.query_row("SELECT 1", [], |_| Ok(()))).await
+    }
+
     pub(crate) async fn sizes(&self) -> Result<Sizes, StoreError> {
         self.call(|c| {
             c.query_row(
