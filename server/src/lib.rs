@@ -85,6 +85,12 @@ impl fmt::Display for StartError {
 
 impl std::error::Error for StartError {}
 
+impl From<store::StoreError> for StartError {
+    fn from(e: store::StoreError) -> Self {
+        Self::Database(e.to_string())
+    }
+}
+
 impl From<ApiError> for StartError {
     fn from(e: ApiError) -> Self {
         Self::Database(e.message().to_owned())
@@ -140,12 +146,6 @@ async fn prepare_state(config: &Config) -> Result<AppState, StartError> {
             config.bind
         )));
     }
-    let options = store::Options {
-        pool_size: usize::from(config.db_pool_size),
-    };
-    let opened = store::Store::open(&config.db, options)
-        .await
-        .map_err(|e| StartError::Database(e.to_string()))?;
     if let Some(secret) = &config.jwt_secret
         && secret.len() < tokens::MIN_SECRET_BYTES
     {
@@ -154,15 +154,16 @@ async fn prepare_state(config: &Config) -> Result<AppState, StartError> {
             tokens::MIN_SECRET_BYTES
         )));
     }
-    let secret = opened
-        .signing_secret(
-            config.jwt_secret.as_deref(),
-            config.replace_jwt_secret,
-            || tokens::random_token().into_bytes(),
-        )
-        .await
-        .map_err(|e| StartError::Database(e.to_string()))?
-        .map_err(StartError::Config)?;
+    let options = store::Options {
+        pool_size: usize::from(config.db_pool_size),
+    };
+    let opened = store::Store::open(&config.db, options).await?;
+    let secret = signing_secret(
+        &opened,
+        config.jwt_secret.as_deref(),
+        config.replace_jwt_secret,
+    )
+    .await?;
     if !config.demo_user.is_empty() {
         seed_user(&opened, &config.demo_user, &config.demo_password).await?;
     }
@@ -185,11 +186,7 @@ async fn prepare_state(config: &Config) -> Result<AppState, StartError> {
 
 /// Makes sure `username` exists with `password`, re-hashing only when it changed.
 async fn seed_user(db: &store::Store, username: &str, password: &str) -> Result<(), StartError> {
-    let unavailable = |e: store::StoreError| StartError::Database(e.to_string());
-    let existing = db
-        .find_user(username.to_owned())
-        .await
-        .map_err(unavailable)?;
+    let existing = db.find_user(username.to_owned()).await?;
     let owned = password.to_owned();
     let current = match existing {
         Some((_, hash)) => blocking(move || Ok(passwords::verify(&owned, &hash))).await?,
@@ -198,11 +195,86 @@ async fn seed_user(db: &store::Store, username: &str, password: &str) -> Result<
     if !current {
         let owned = password.to_owned();
         let hash = blocking(move || passwords::hash(&owned)).await?;
-        db.upsert_user(username.to_owned(), hash)
-            .await
-            .map_err(unavailable)?;
+        db.upsert_user(username.to_owned(), hash).await?;
     }
     Ok(())
+}
+
+/// The row that holds the signing secret: the generated secret itself or, when one is
+/// configured, only [`CONFIGURED_SECRET_TAG`] and an argon2 hash of it (salted and slow, so a
+/// copy of the database does not give the secret away), so instances can tell they were given
+/// different ones. One row, so the first instance to start decides in one insert.
+const SIGNING_SECRET: &str = "access_token_hs256";
+/// Generated secrets are base64url, which has no `:`, so a tagged value is never one of them.
+const CONFIGURED_SECRET_TAG: &[u8] = b"argon2:";
+
+/// The HS256 secret every instance on this database signs with. A `configured` secret is
+/// checked against the hash the database records, so an instance started with another one, or
+/// with none, is refused instead of issuing tokens the others reject; `replace` makes a
+/// configured secret the recorded one.
+async fn signing_secret(
+    db: &store::Store,
+    configured: Option<&str>,
+    replace: bool,
+) -> Result<Vec<u8>, StartError> {
+    let refuse = |why: &str| Err(StartError::Config(why.to_owned()));
+    let ours = match configured {
+        Some(secret) => {
+            let secret = secret.to_owned();
+            let hash = blocking(move || passwords::hash(&secret)).await?;
+            [CONFIGURED_SECRET_TAG, hash.as_bytes()].concat()
+        }
+        None => tokens::random_token().into_bytes(),
+    };
+    let recorded = db
+        .insert_secret_if_absent(SIGNING_SECRET, ours.clone())
+        .await?;
+    let recorded_configured = recorded.starts_with(CONFIGURED_SECRET_TAG);
+    if !recorded_configured && recorded.contains(&b':') {
+        return refuse(
+            "the signing secret recorded in this database is in a form this server does not know; a newer server may have written it",
+        );
+    }
+    let Some(secret) = configured else {
+        if recorded_configured {
+            return refuse(
+                "this database records a --jwt-secret that the other instances sign with; start this one with the same --jwt-secret",
+            );
+        }
+        return Ok(recorded);
+    };
+    if recorded == ours || is_hash_of(secret, &recorded).await? {
+        return Ok(secret.as_bytes().to_vec());
+    }
+    if !replace {
+        return refuse(if recorded_configured {
+            "--jwt-secret differs from the one recorded in this database, which the other instances sign with; give every instance the same secret, or pass --replace-jwt-secret once to change it (access tokens signed with the old one stop verifying)"
+        } else {
+            "this database holds a generated signing secret, which instances started without --jwt-secret use; pass --replace-jwt-secret once to make this --jwt-secret the recorded one (access tokens signed with the old one stop verifying)"
+        });
+    }
+    // Only over the value just read: of two replacements at once one wins, and the other starts
+    // only if it brought the same secret.
+    let now_recorded = db
+        .replace_secret(SIGNING_SECRET, recorded, ours.clone())
+        .await?;
+    if now_recorded == ours || is_hash_of(secret, &now_recorded).await? {
+        return Ok(secret.as_bytes().to_vec());
+    }
+    refuse("the recorded signing secret changed while this instance started; start it again")
+}
+
+/// Whether `recorded` is the tagged hash of `secret`.
+async fn is_hash_of(secret: &str, recorded: &[u8]) -> Result<bool, StartError> {
+    let Some(hash) = recorded
+        .strip_prefix(CONFIGURED_SECRET_TAG)
+        .and_then(|hash| std::str::from_utf8(hash).ok())
+        .map(str::to_owned)
+    else {
+        return Ok(false);
+    };
+    let secret = secret.to_owned();
+    Ok(blocking(move || Ok(passwords::verify(&secret, &hash))).await?)
 }
 
 async fn blocking<R: Send + 'static>(

@@ -28,7 +28,6 @@ use common::{
 };
 
 const SESSIONS: usize = 200;
-const NEEDS: &str = "needs PostgreSQL and restarts it: scripts/with-postgres cargo test --test fleet -- --ignored --test-threads=1";
 
 fn load_seconds() -> u64 {
     std::env::var("AUTHFETCH_LOAD_SECONDS")
@@ -55,7 +54,6 @@ fn client_on(port: u16) -> Client {
 #[ignore = "needs PostgreSQL and restarts it: scripts/with-postgres cargo test --test fleet -- --ignored --test-threads=1"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn while_the_database_is_away_requests_get_503_and_service_resumes_without_a_restart() {
-    let _ = NEEDS;
     let db = fresh_postgres_database().await;
     let server = ServerProcess::spawn(&["--db", &db, "--test-mode"]);
     let client = Client {

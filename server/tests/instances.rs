@@ -13,7 +13,7 @@
 mod common;
 
 use axum::http::{Method, StatusCode};
-use common::{Reply, ServerProcess, fresh_postgres_database, postgres_query, run_binary};
+use common::{Reply, ServerProcess, fresh_postgres_database, postgres_query, rotated, run_binary};
 
 const REUSE: &str = "refresh token reuse detected; the session is revoked";
 
@@ -27,11 +27,6 @@ fn start_instances(db: &str, n: usize, extra: &[&str]) -> Vec<ServerProcess> {
             .collect();
         starting.into_iter().map(|s| s.join().unwrap()).collect()
     })
-}
-
-fn rotated(reply: &Reply) -> String {
-    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
-    reply.cookie_value("refresh_token").unwrap()
 }
 
 #[ignore = "needs PostgreSQL: scripts/with-postgres cargo test --test instances -- --ignored"]

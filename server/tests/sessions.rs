@@ -15,7 +15,7 @@ use std::time::Duration;
 use axum::http::{Method, StatusCode};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{TestServer, assert_invalid_token};
+use common::{TestServer, assert_invalid_token, rotated};
 use serde_json::Value;
 
 fn jwt_part(token: &str, index: usize) -> Value {
@@ -343,12 +343,6 @@ async fn csrf_double_submit_guards_refresh_and_logout_when_enabled() {
         out.set_cookies("csrf_refresh_token"),
         ["csrf_refresh_token=; Secure; SameSite=Strict; Path=/; Max-Age=0"]
     );
-}
-
-/// The new refresh cookie of a 200, asserting the 200.
-fn rotated(reply: &common::Reply) -> String {
-    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
-    reply.cookie_value("refresh_token").unwrap()
 }
 
 #[tokio::test]

@@ -177,9 +177,8 @@ pub(crate) enum Value {
     Hash(TokenHash),
 }
 
-/// One statement of a write plan. Parameters are `$1`, `$2`… in order of first use, which
-/// PostgreSQL binds by number and SQLite by order of appearance, so both stores run the same
-/// text.
+/// One statement of a write plan, written as the statements of [`sql`] are, so both stores run
+/// the same text.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Write {
     pub sql: &'static str,
@@ -295,17 +294,9 @@ pub(crate) struct Sizes {
     pub refresh_tokens: u64,
 }
 
-/// The row that holds the signing secret: the generated secret itself or, when one is
-/// configured, only [`CONFIGURED_TAG`] and an argon2 hash of it (salted and slow, so a copy of
-/// the database does not give the secret away), so instances can tell they were given different
-/// ones. One row, so the first instance to start decides in one insert.
-const SIGNING_SECRET: &str = "access_token_hs256";
-/// Generated secrets are base64url, which has no `:`, so a tagged value is never one of them.
-const CONFIGURED_TAG: &[u8] = b"argon2:";
-
 /// Where `db` says the state lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
+enum Kind {
     Sqlite,
     Postgres,
 }
@@ -313,7 +304,7 @@ pub(crate) enum Kind {
 /// Which store `db` names, or why it names none: a mistyped URL must neither become a SQLite
 /// file of that name (each instance would then keep sessions of its own) nor be printed, since
 /// it may hold a password.
-pub(crate) fn kind(db: &str) -> Result<Kind, &'static str> {
+fn kind(db: &str) -> Result<Kind, &'static str> {
     let lower = db.trim_start().to_ascii_lowercase();
     let first_word = lower.split_whitespace().next().unwrap_or("");
     if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
@@ -336,25 +327,6 @@ pub(crate) fn kind(db: &str) -> Result<Kind, &'static str> {
     }
 }
 
-/// An argon2 hash of a configured signing secret, on the blocking pool.
-async fn hash_secret(secret: &str) -> Result<String, StoreError> {
-    let secret = secret.to_owned();
-    tokio::task::spawn_blocking(move || crate::passwords::hash(&secret))
-        .await
-        .map_err(StoreError::new)?
-        .map_err(|e| StoreError::new(e.message()))
-}
-
-/// Whether `secret` is the one `hash` was made from.
-async fn verify_secret(secret: &str, hash: Vec<u8>) -> Result<bool, StoreError> {
-    let secret = secret.to_owned();
-    tokio::task::spawn_blocking(move || {
-        std::str::from_utf8(&hash).is_ok_and(|hash| crate::passwords::verify(&secret, hash))
-    })
-    .await
-    .map_err(StoreError::new)
-}
-
 /// Runs `operation` within [`OPERATION_TIMEOUT`].
 async fn bounded<R>(
     operation: impl Future<Output = Result<R, StoreError>>,
@@ -367,6 +339,47 @@ async fn bounded<R>(
                 OPERATION_TIMEOUT.as_secs()
             )))
         })
+}
+
+/// Statements both stores run as written. Parameters are `$1`, `$2`… in order of first use,
+/// which PostgreSQL binds by number and SQLite by order of appearance.
+mod sql {
+    pub(super) const INSERT_SECRET_IF_ABSENT: &str =
+        "INSERT INTO secrets (name, value) VALUES ($1, $2)
+         ON CONFLICT (name) DO NOTHING RETURNING value";
+    pub(super) const SELECT_SECRET: &str = "SELECT value FROM secrets WHERE name = $1";
+    pub(super) const REPLACE_SECRET: &str =
+        "UPDATE secrets SET value = $1 WHERE name = $2 AND value = $3";
+    pub(super) const FIND_USER: &str = "SELECT id, password_hash FROM users WHERE username = $1";
+    pub(super) const UPSERT_USER: &str =
+        "INSERT INTO users (username, password_hash) VALUES ($1, $2)
+         ON CONFLICT (username) DO UPDATE SET password_hash = EXCLUDED.password_hash";
+    pub(super) const INSERT_FAMILY: &str =
+        "INSERT INTO families (user_id, created_at_ms, expires_at_ms)
+         VALUES ($1, $2, $3) RETURNING id";
+    pub(super) const REVOKE_FAMILY_OF: &str =
+        "UPDATE families SET revoked_at_ms = $1, revoked_reason = $2
+         WHERE id = (SELECT family_id FROM refresh_tokens WHERE hash = $3)
+           AND revoked_at_ms IS NULL";
+    pub(super) const REVOKE_ALL: &str =
+        "UPDATE families SET revoked_at_ms = $1, revoked_reason = 'operator'
+         WHERE revoked_at_ms IS NULL";
+    pub(super) const SIZES: &str =
+        "SELECT (SELECT COUNT(*) FROM families), (SELECT COUNT(*) FROM refresh_tokens)";
+    pub(super) const PING: &str = "SELECT 1";
+}
+
+/// Calls `method(args…)` on whichever store this is, within [`OPERATION_TIMEOUT`].
+macro_rules! on_store {
+    ($store:expr, $method:ident($($arg:expr),*)) => {
+        bounded(async {
+            match $store {
+                Store::Sqlite(s) => s.$method($($arg),*).await,
+                Store::Postgres(p) => p.$method($($arg),*).await,
+            }
+        })
+        .await
+    };
 }
 
 impl Store {
@@ -388,94 +401,25 @@ impl Store {
         }
     }
 
-    /// The HS256 secret every instance on this store signs with. A `configured` secret is
-    /// checked against the hash the store records, so an instance started with another one, or
-    /// with none, is refused instead of issuing tokens the others reject; `replace` makes a
-    /// configured secret the recorded one.
-    pub(crate) async fn signing_secret(
-        &self,
-        configured: Option<&str>,
-        replace: bool,
-        generate: impl FnOnce() -> Vec<u8>,
-    ) -> Result<Result<Vec<u8>, String>, StoreError> {
-        let ours = match configured {
-            Some(secret) => [CONFIGURED_TAG, hash_secret(secret).await?.as_bytes()].concat(),
-            None => generate(),
-        };
-        let recorded = self
-            .insert_secret_if_absent(SIGNING_SECRET, ours.clone())
-            .await?;
-        let recorded_hash = recorded.strip_prefix(CONFIGURED_TAG).map(<[u8]>::to_vec);
-        if recorded_hash.is_none() && recorded.contains(&b':') {
-            return Ok(Err("the signing secret recorded in this database is in a form this server does not know; a newer server may have written it".to_owned()));
-        }
-        let Some(secret) = configured else {
-            return Ok(match recorded_hash {
-                Some(_) => Err("this database records a --jwt-secret that the other instances sign with; start this one with the same --jwt-secret".to_owned()),
-                None => Ok(recorded),
-            });
-        };
-        let matches = match recorded_hash.clone() {
-            _ if recorded == ours => true,
-            Some(hash) => verify_secret(secret, hash).await?,
-            None => false,
-        };
-        if matches {
-            return Ok(Ok(secret.as_bytes().to_vec()));
-        }
-        if replace {
-            // Only over the value just read: two replacements at once cannot both win.
-            if self.replace_secret(SIGNING_SECRET, recorded, ours).await? {
-                return Ok(Ok(secret.as_bytes().to_vec()));
-            }
-            // Another instance changed it meanwhile: fine if it recorded this same secret.
-            let now_recorded = self
-                .insert_secret_if_absent(SIGNING_SECRET, Vec::new())
-                .await?;
-            let same = match now_recorded.strip_prefix(CONFIGURED_TAG) {
-                Some(hash) => verify_secret(secret, hash.to_vec()).await?,
-                None => false,
-            };
-            return Ok(if same {
-                Ok(secret.as_bytes().to_vec())
-            } else {
-                Err("the recorded signing secret changed while this instance started; start it again".to_owned())
-            });
-        }
-        Ok(Err(match recorded_hash {
-            Some(_) => "--jwt-secret differs from the one recorded in this database, which the other instances sign with; give every instance the same secret, or pass --replace-jwt-secret once to change it (access tokens signed with the old one stop verifying)",
-            None => "this database holds a generated signing secret, which instances started without --jwt-secret use; pass --replace-jwt-secret once to make this --jwt-secret the recorded one (access tokens signed with the old one stop verifying)",
-        }
-        .to_owned()))
-    }
-
-    async fn insert_secret_if_absent(
+    /// The value stored under `name`, storing `value` there first if there is none: of
+    /// instances starting at once, the first one's value wins and every one reads it.
+    pub(crate) async fn insert_secret_if_absent(
         &self,
         name: &'static str,
         value: Vec<u8>,
     ) -> Result<Vec<u8>, StoreError> {
-        bounded(async {
-            match self {
-                Self::Sqlite(s) => s.insert_secret_if_absent(name, value).await,
-                Self::Postgres(p) => p.insert_secret_if_absent(name, value).await,
-            }
-        })
-        .await
+        on_store!(self, insert_secret_if_absent(name, value))
     }
 
-    async fn replace_secret(
+    /// Stores `value` under `name` if `expected` is still there, and answers what is stored
+    /// now: `value`, or what another instance put there meanwhile.
+    pub(crate) async fn replace_secret(
         &self,
         name: &'static str,
         expected: Vec<u8>,
         value: Vec<u8>,
-    ) -> Result<bool, StoreError> {
-        bounded(async {
-            match self {
-                Self::Sqlite(s) => s.replace_secret(name, expected, value).await,
-                Self::Postgres(p) => p.replace_secret(name, expected, value).await,
-            }
-        })
-        .await
+    ) -> Result<Vec<u8>, StoreError> {
+        on_store!(self, replace_secret(name, expected, value))
     }
 
     /// A user's id and password hash.
@@ -483,13 +427,7 @@ impl Store {
         &self,
         username: String,
     ) -> Result<Option<(i64, String)>, StoreError> {
-        bounded(async {
-            match self {
-                Self::Sqlite(s) => s.find_user(username).await,
-                Self::Postgres(p) => p.find_user(username).await,
-            }
-        })
-        .await
+        on_store!(self, find_user(username))
     }
 
     /// Creates the user, or replaces the password hash of an existing one.
@@ -498,13 +436,7 @@ impl Store {
         username: String,
         password_hash: String,
     ) -> Result<(), StoreError> {
-        bounded(async {
-            match self {
-                Self::Sqlite(s) => s.upsert_user(username, password_hash).await,
-                Self::Postgres(p) => p.upsert_user(username, password_hash).await,
-            }
-        })
-        .await
+        on_store!(self, upsert_user(username, password_hash))
     }
 
     /// Starts a new family for `user_id` with its first refresh token.
@@ -515,13 +447,7 @@ impl Store {
         now_ms: i64,
         ttl_ms: i64,
     ) -> Result<(), StoreError> {
-        bounded(async {
-            match self {
-                Self::Sqlite(s) => s.start_family(user_id, token, now_ms, ttl_ms).await,
-                Self::Postgres(p) => p.start_family(user_id, token, now_ms, ttl_ms).await,
-            }
-        })
-        .await
+        on_store!(self, start_family(user_id, token, now_ms, ttl_ms))
     }
 
     /// Exchanges the presented token for its replacement in the same family, or says why not.
@@ -529,13 +455,7 @@ impl Store {
         &self,
         rotation: Rotation,
     ) -> Result<Result<Rotated, RefreshRefusal>, StoreError> {
-        bounded(async {
-            match self {
-                Self::Sqlite(s) => s.rotate(rotation).await,
-                Self::Postgres(p) => p.rotate(rotation).await,
-            }
-        })
-        .await
+        on_store!(self, rotate(rotation))
     }
 
     /// Revokes the family of `presented`, whatever state the token is in. Unknown tokens are
@@ -546,24 +466,12 @@ impl Store {
         now_ms: i64,
         reason: &'static str,
     ) -> Result<(), StoreError> {
-        bounded(async {
-            match self {
-                Self::Sqlite(s) => s.revoke_family_of(presented, now_ms, reason).await,
-                Self::Postgres(p) => p.revoke_family_of(presented, now_ms, reason).await,
-            }
-        })
-        .await
+        on_store!(self, revoke_family_of(presented, now_ms, reason))
     }
 
     /// Revokes every live family (a test control: "the server forgot every session").
     pub(crate) async fn revoke_all(&self, now_ms: i64) -> Result<u64, StoreError> {
-        bounded(async {
-            match self {
-                Self::Sqlite(s) => s.revoke_all(now_ms).await,
-                Self::Postgres(p) => p.revoke_all(now_ms).await,
-            }
-        })
-        .await
+        on_store!(self, revoke_all(now_ms))
     }
 
     /// Deletes the families that are over (their newest token expired, or revoked before
@@ -579,13 +487,8 @@ impl Store {
     ) -> Result<Swept, StoreError> {
         let mut swept = Swept::default();
         loop {
-            let (tokens, families) = bounded(async {
-                match self {
-                    Self::Sqlite(s) => s.sweep_batch(now_ms, revoked_before_ms, batch).await,
-                    Self::Postgres(p) => p.sweep_batch(now_ms, revoked_before_ms, batch).await,
-                }
-            })
-            .await?;
+            let (tokens, families) =
+                on_store!(self, sweep_batch(now_ms, revoked_before_ms, batch))?;
             swept.batches += 1;
             swept.refresh_tokens += tokens;
             swept.families += families;
@@ -599,24 +502,12 @@ impl Store {
 
     /// Whether the database answers a query.
     pub(crate) async fn ping(&self) -> Result<(), StoreError> {
-        bounded(async {
-            match self {
-                Self::Sqlite(s) => s.ping().await,
-                Self::Postgres(p) => p.ping().await,
-            }
-        })
-        .await
+        on_store!(self, ping())
     }
 
     /// How many families and refresh tokens are stored.
     pub(crate) async fn sizes(&self) -> Result<Sizes, StoreError> {
-        bounded(async {
-            match self {
-                Self::Sqlite(s) => s.sizes().await,
-                Self::Postgres(p) => p.sizes().await,
-            }
-        })
-        .await
+        on_store!(self, sizes())
     }
 }
 

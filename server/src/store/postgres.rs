@@ -15,7 +15,7 @@ use tokio_postgres::types::ToSql;
 
 use super::{
     Options, Presented, RefreshRefusal, Rotated, Rotation, Sizes, StoreError, TokenHash, Value,
-    Write, decide, issue, plan,
+    Write, decide, issue, plan, sql,
 };
 
 /// How long a request waits for a pooled connection, or for a new one to connect.
@@ -84,7 +84,7 @@ impl Postgres {
     pub(crate) async fn open(url: &str, options: Options) -> Result<Self, StoreError> {
         let mut config: tokio_postgres::Config = url
             .parse()
-            .map_err(|e| StoreError::new(format_args!("{}: {e}", describe_url(url))))?;
+            .map_err(|e| StoreError::new(format_args!("the PostgreSQL URL: {e}")))?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
@@ -186,24 +186,16 @@ impl Postgres {
         name: &'static str,
         value: Vec<u8>,
     ) -> Result<Vec<u8>, StoreError> {
-        // Of instances starting at once, the first insert wins. The others' inserts wait for
-        // it and do nothing; their own snapshot may predate it, so the winner is read again.
         let client = self.client().await?;
-        let inserted = client
-            .query_opt(
-                "INSERT INTO secrets (name, value) VALUES ($1, $2)
-                 ON CONFLICT (name) DO NOTHING RETURNING value",
-                &[&name, &value],
-            )
+        // An insert that lost to another instance's waits for it and returns nothing; its
+        // snapshot may predate the winner, so the winner is read in a statement of its own.
+        match client
+            .query_opt(sql::INSERT_SECRET_IF_ABSENT, &[&name, &value])
             .await
-            .map_err(error)?;
-        match inserted {
+            .map_err(error)?
+        {
             Some(row) => row.try_get(0).map_err(error),
-            None => client
-                .query_one("SELECT value FROM secrets WHERE name = $1", &[&name])
-                .await
-                .and_then(|row| row.try_get(0))
-                .map_err(error),
+            None => select_secret(&client, name).await,
         }
     }
 
@@ -212,16 +204,13 @@ impl Postgres {
         name: &'static str,
         expected: Vec<u8>,
         value: Vec<u8>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Vec<u8>, StoreError> {
         let client = self.client().await?;
         client
-            .execute(
-                "UPDATE secrets SET value = $3 WHERE name = $1 AND value = $2",
-                &[&name, &expected, &value],
-            )
+            .execute(sql::REPLACE_SECRET, &[&value, &name, &expected])
             .await
-            .map(|changed| changed == 1)
-            .map_err(error)
+            .map_err(error)?;
+        select_secret(&client, name).await
     }
 
     pub(crate) async fn find_user(
@@ -229,10 +218,7 @@ impl Postgres {
         username: String,
     ) -> Result<Option<(i64, String)>, StoreError> {
         let client = self.client().await?;
-        let statement = client
-            .prepare_cached("SELECT id, password_hash FROM users WHERE username = $1")
-            .await
-            .map_err(error)?;
+        let statement = client.prepare_cached(sql::FIND_USER).await.map_err(error)?;
         let row = client
             .query_opt(&statement, &[&username])
             .await
@@ -249,11 +235,7 @@ impl Postgres {
     ) -> Result<(), StoreError> {
         let client = self.client().await?;
         client
-            .execute(
-                "INSERT INTO users (username, password_hash) VALUES ($1, $2)
-                 ON CONFLICT (username) DO UPDATE SET password_hash = EXCLUDED.password_hash",
-                &[&username, &password_hash],
-            )
+            .execute(sql::UPSERT_USER, &[&username, &password_hash])
             .await
             .map(drop)
             .map_err(error)
@@ -268,13 +250,7 @@ impl Postgres {
     ) -> Result<(), StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(error)?;
-        let insert = tx
-            .prepare_cached(
-                "INSERT INTO families (user_id, created_at_ms, expires_at_ms)
-                 VALUES ($1, $2, $3) RETURNING id",
-            )
-            .await
-            .map_err(error)?;
+        let insert = tx.prepare_cached(sql::INSERT_FAMILY).await.map_err(error)?;
         let family_id: i64 = tx
             .query_one(
                 &insert,
@@ -319,11 +295,7 @@ impl Postgres {
     ) -> Result<(), StoreError> {
         let client = self.client().await?;
         let statement = client
-            .prepare_cached(
-                "UPDATE families SET revoked_at_ms = $1, revoked_reason = $2
-                 WHERE id = (SELECT family_id FROM refresh_tokens WHERE hash = $3)
-                   AND revoked_at_ms IS NULL",
-            )
+            .prepare_cached(sql::REVOKE_FAMILY_OF)
             .await
             .map_err(error)?;
         client
@@ -336,10 +308,7 @@ impl Postgres {
     pub(crate) async fn revoke_all(&self, now_ms: i64) -> Result<u64, StoreError> {
         let client = self.client().await?;
         client
-            .execute(
-                "UPDATE families SET revoked_at_ms = $1, revoked_reason = 'operator' WHERE revoked_at_ms IS NULL",
-                &[&now_ms],
-            )
+            .execute(sql::REVOKE_ALL, &[&now_ms])
             .await
             .map_err(error)
     }
@@ -391,7 +360,7 @@ impl Postgres {
     pub(crate) async fn ping(&self) -> Result<(), StoreError> {
         let client = self.client().await?;
         client
-            .simple_query("SELECT 1")
+            .simple_query(sql::PING)
             .await
             .map(drop)
             .map_err(error)
@@ -399,13 +368,7 @@ impl Postgres {
 
     pub(crate) async fn sizes(&self) -> Result<Sizes, StoreError> {
         let client = self.client().await?;
-        let row = client
-            .query_one(
-                "SELECT (SELECT COUNT(*) FROM families), (SELECT COUNT(*) FROM refresh_tokens)",
-                &[],
-            )
-            .await
-            .map_err(error)?;
+        let row = client.query_one(sql::SIZES, &[]).await.map_err(error)?;
         let count = |index: usize| {
             row.try_get::<_, i64>(index)
                 .map(|n| u64::try_from(n).unwrap_or(0))
@@ -416,6 +379,17 @@ impl Postgres {
             refresh_tokens: count(1)?,
         })
     }
+}
+
+async fn select_secret(
+    client: &deadpool_postgres::Client,
+    name: &str,
+) -> Result<Vec<u8>, StoreError> {
+    client
+        .query_one(sql::SELECT_SECRET, &[&name])
+        .await
+        .and_then(|row| row.try_get(0))
+        .map_err(error)
 }
 
 fn error(e: tokio_postgres::Error) -> StoreError {
@@ -490,11 +464,6 @@ async fn apply(tx: &Transaction<'_>, writes: &[Write]) -> PgResult<()> {
 }
 
 /// The database a URL names, without its password, for messages.
-fn describe_url(url: &str) -> String {
-    url.parse::<tokio_postgres::Config>()
-        .map_or_else(|_| "the PostgreSQL URL".to_owned(), |c| describe(&c))
-}
-
 fn describe(config: &tokio_postgres::Config) -> String {
     let hosts: Vec<String> = config
         .get_hosts()

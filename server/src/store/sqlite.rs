@@ -11,7 +11,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 
 use super::{
     Presented, RefreshRefusal, Rotated, Rotation, Sizes, StoreError, TokenHash, Value, Write,
-    decide, issue, plan,
+    decide, issue, plan, sql,
 };
 
 /// Each entry brings the schema from the previous version to its own (`PRAGMA user_version`).
@@ -105,13 +105,10 @@ impl Sqlite {
         value: Vec<u8>,
     ) -> Result<Vec<u8>, StoreError> {
         self.call(move |c| {
-            c.execute(
-                "INSERT INTO secrets (name, value) VALUES (?1, ?2) ON CONFLICT(name) DO NOTHING",
-                params![name, value],
-            )?;
-            c.query_row("SELECT value FROM secrets WHERE name = ?1", [name], |row| {
-                row.get(0)
-            })
+            c.prepare_cached(sql::INSERT_SECRET_IF_ABSENT)?
+                .query_row(params![name, value], |row| row.get(0))
+                .optional()?
+                .map_or_else(|| select_secret(c, name), Ok)
         })
         .await
     }
@@ -121,13 +118,11 @@ impl Sqlite {
         name: &'static str,
         expected: Vec<u8>,
         value: Vec<u8>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Vec<u8>, StoreError> {
         self.call(move |c| {
-            c.execute(
-                "UPDATE secrets SET value = ?3 WHERE name = ?1 AND value = ?2",
-                params![name, expected, value],
-            )
-            .map(|changed| changed == 1)
+            c.prepare_cached(sql::REPLACE_SECRET)?
+                .execute(params![value, name, expected])?;
+            select_secret(c, name)
         })
         .await
     }
@@ -137,12 +132,9 @@ impl Sqlite {
         username: String,
     ) -> Result<Option<(i64, String)>, StoreError> {
         self.call(move |c| {
-            c.query_row(
-                "SELECT id, password_hash FROM users WHERE username = ?1",
-                [username],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .optional()
+            c.prepare_cached(sql::FIND_USER)?
+                .query_row([username], |row| Ok((row.get(0)?, row.get(1)?)))
+                .optional()
         })
         .await
     }
@@ -153,12 +145,9 @@ impl Sqlite {
         password_hash: String,
     ) -> Result<(), StoreError> {
         self.call(move |c| {
-            c.execute(
-                "INSERT INTO users (username, password_hash) VALUES (?1, ?2)
-                 ON CONFLICT(username) DO UPDATE SET password_hash = excluded.password_hash",
-                params![username, password_hash],
-            )
-            .map(drop)
+            c.prepare_cached(sql::UPSERT_USER)?
+                .execute(params![username, password_hash])
+                .map(drop)
         })
         .await
     }
@@ -172,11 +161,10 @@ impl Sqlite {
     ) -> Result<(), StoreError> {
         self.call(move |c| {
             let tx = c.transaction()?;
-            tx.execute(
-                "INSERT INTO families (user_id, created_at_ms, expires_at_ms) VALUES (?1, ?2, ?3)",
+            let family_id: i64 = tx.prepare_cached(sql::INSERT_FAMILY)?.query_row(
                 params![user_id, now_ms, now_ms.saturating_add(ttl_ms)],
+                |row| row.get(0),
             )?;
-            let family_id = tx.last_insert_rowid();
             apply(&tx, &issue(family_id, token, now_ms, ttl_ms))?;
             tx.commit()
         })
@@ -197,26 +185,17 @@ impl Sqlite {
         reason: &'static str,
     ) -> Result<(), StoreError> {
         self.call(move |c| {
-            c.execute(
-                "UPDATE families SET revoked_at_ms = ?1, revoked_reason = ?2
-                 WHERE id = (SELECT family_id FROM refresh_tokens WHERE hash = ?3)
-                   AND revoked_at_ms IS NULL",
-                params![now_ms, reason, presented.as_slice()],
-            )
-            .map(drop)
+            c.prepare_cached(sql::REVOKE_FAMILY_OF)?
+                .execute(params![now_ms, reason, presented.as_slice()])
+                .map(drop)
         })
         .await
     }
 
     pub(crate) async fn revoke_all(&self, now_ms: i64) -> Result<u64, StoreError> {
-        self.call(move |c| {
-            c.execute(
-                "UPDATE families SET revoked_at_ms = ?1, revoked_reason = 'operator' WHERE revoked_at_ms IS NULL",
-                [now_ms],
-            )
-        })
-        .await
-        .map(count)
+        self.call(move |c| c.prepare_cached(sql::REVOKE_ALL)?.execute([now_ms]))
+            .await
+            .map(count)
     }
 
     pub(crate) async fn sweep_batch(
@@ -254,24 +233,25 @@ impl Sqlite {
     }
 
     pub(crate) async fn ping(&self) -> Result<(), StoreError> {
-        self.call(|c| c.query_row("SELECT 1", [], |_| Ok(()))).await
+        self.call(|c| c.query_row(sql::PING, [], |_| Ok(()))).await
     }
 
     pub(crate) async fn sizes(&self) -> Result<Sizes, StoreError> {
         self.call(|c| {
-            c.query_row(
-                "SELECT (SELECT COUNT(*) FROM families), (SELECT COUNT(*) FROM refresh_tokens)",
-                [],
-                |row| {
-                    Ok(Sizes {
-                        families: count(row.get::<_, i64>(0)?),
-                        refresh_tokens: count(row.get::<_, i64>(1)?),
-                    })
-                },
-            )
+            c.query_row(sql::SIZES, [], |row| {
+                Ok(Sizes {
+                    families: count(row.get::<_, i64>(0)?),
+                    refresh_tokens: count(row.get::<_, i64>(1)?),
+                })
+            })
         })
         .await
     }
+}
+
+fn select_secret(c: &Connection, name: &str) -> Result<Vec<u8>, rusqlite::Error> {
+    c.prepare_cached(sql::SELECT_SECRET)?
+        .query_row([name], |row| row.get(0))
 }
 
 fn count<N: TryInto<u64>>(n: N) -> u64 {

@@ -345,6 +345,12 @@ impl Client {
     }
 }
 
+/// The new refresh cookie of `reply`, asserting it is a 200.
+pub fn rotated(reply: &Reply) -> String {
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    reply.cookie_value("refresh_token").unwrap()
+}
+
 /// Asserts `reply` is a 401 from `/api/*` with the RFC 6750 challenge and `message`.
 pub fn assert_invalid_token(reply: &Reply, message: &str) {
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{:?}", reply.body);
